@@ -1,0 +1,152 @@
+//! Autodiff gradients of the image loss and of the priors against central finite differences.
+mod common;
+
+use burn::prelude::*;
+use common::*;
+use rand::Rng;
+use rbf_model::coarse::{CoarseModel, RbfKind, ResidueId, SideChainBound};
+use rbf_model::priors::{PriorConfig, Priors};
+use rbf_model::projection::image_mse;
+use rbf_model::{ImageGrid, Poses, RbfDensity, RbfDensityConfig};
+
+/// A tiny chain of three residues with side chains; the side chains sit past their bounds so the
+/// one-sided term is active.
+fn tiny_model(rng: &mut rand::rngs::StdRng) -> CoarseModel {
+    let mut centers = Vec::new();
+    for r in 0..3 {
+        let ca = [r as f64 * 3.5 - 3.5, rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)];
+        centers.push(ca);
+        centers.push([ca[0] + 1.0, ca[1] + 2.5, ca[2] - 1.0]);
+    }
+    let residue = |n| ResidueId { chain: "A".into(), name: "LEU".into(), number: n, insertion_code: None };
+    CoarseModel {
+        residues: vec![residue(1), residue(2), residue(3)],
+        centers,
+        electrons: vec![27.0, 24.0, 27.0, 24.0, 27.0, 24.0],
+        kinds: [RbfKind::Backbone, RbfKind::SideChain].repeat(3),
+        residue_of: vec![0, 0, 1, 1, 2, 2],
+        backbone: vec![0, 2, 4],
+        bonds: vec![(0, 2), (2, 4)],
+        side_chain_bounds: (0..3).map(|r| SideChainBound { backbone: 2 * r, side_chain: 2 * r + 1, max_distance: 2.0 }).collect(),
+    }
+}
+
+struct Problem {
+    model: CoarseModel,
+    poses_r: Vec<[[f64; 3]; 3]>,
+    poses_t: Vec<[f64; 2]>,
+    target: Vec<f32>,
+    grid: ImageGrid,
+}
+
+fn problem() -> Problem {
+    let mut rng = rng(21);
+    let model = tiny_model(&mut rng);
+    let grid = ImageGrid::new(16, 1.2).unwrap();
+    let poses_r: Vec<_> = (0..3).map(|_| random_rotation(&mut rng)).collect();
+    let poses_t: Vec<[f64; 2]> = (0..3).map(|_| [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)]).collect();
+    let target: Vec<f32> = (0..3 * 16 * 16).map(|_| rng.random_range(0.0..0.05)).collect();
+    Problem { model, poses_r, poses_t, target, grid }
+}
+
+/// The full loss of eq. (3) for a density with the given parameters.
+fn loss(p: &Problem, density: &RbfDensity, device: &Device) -> Tensor<1> {
+    let poses = Poses::from_host(&p.poses_r, &p.poses_t, device);
+    let target = Tensor::from_data(TensorData::new(p.target.clone(), [3, 16, 16]), device);
+    let priors = Priors::new(&p.model, PriorConfig::new().with_bond_strength(0.01).with_side_chain_strength(0.02), device);
+    let centers = density.centers.val().unsqueeze_dim(0);
+    image_mse(density.project(&poses, &p.grid), target) + priors.bond_energy(centers.clone()) + priors.side_chain_energy(centers)
+}
+
+fn density(p: &Problem, centers: &[[f64; 3]], sigma: f64, scale: f64, device: &Device) -> RbfDensity {
+    RbfDensityConfig::new().with_sigma(sigma).with_amplitude_scale(scale).init(centers, &p.model.electrons, device)
+}
+
+fn value(t: Tensor<1>) -> f64 {
+    f64::from(to_vec(t)[0])
+}
+
+#[test]
+fn loss_gradients_match_central_finite_differences() {
+    let p = problem();
+    let device = cpu().autodiff();
+    let (sigma, scale) = (1.9, 0.05);
+    let model = density(&p, &p.model.centers, sigma, scale, &device);
+    let grads = loss(&p, &model, &device).backward();
+    let g_centers = to_vec(model.centers.val().grad(&grads).expect("centers gradient"));
+    let g_log_sigma = f64::from(to_vec(model.log_sigma.val().grad(&grads).expect("sigma gradient"))[0]);
+    let g_scale = f64::from(to_vec(model.amplitude_scale.val().grad(&grads).expect("a0 gradient"))[0]);
+
+    let plain = cpu();
+    let eval = |centers: &[[f64; 3]], sigma: f64, scale: f64| value(loss(&p, &density(&p, centers, sigma, scale, &plain), &plain));
+    let h = 1e-2;
+    let max_g = g_centers.iter().fold(0.0f32, |m, g| m.max(g.abs())) as f64;
+    for i in 0..p.model.n_rbf() {
+        for k in 0..3 {
+            let mut plus = p.model.centers.clone();
+            let mut minus = p.model.centers.clone();
+            plus[i][k] += h;
+            minus[i][k] -= h;
+            let fd = (eval(&plus, sigma, scale) - eval(&minus, sigma, scale)) / (2.0 * h);
+            let ad = f64::from(g_centers[i * 3 + k]);
+            assert!((fd - ad).abs() < 2e-2 * max_g, "d/dμ[{i}][{k}]: autodiff {ad}, finite difference {fd}");
+        }
+    }
+    // σ is learned as ln σ: d/d(ln σ) = σ·d/dσ.
+    let hs = 1e-3;
+    let fd_sigma = (eval(&p.model.centers, sigma + hs, scale) - eval(&p.model.centers, sigma - hs, scale)) / (2.0 * hs) * sigma;
+    assert!((fd_sigma - g_log_sigma).abs() < 2e-2 * fd_sigma.abs().max(1e-6), "d/dlnσ: {g_log_sigma} vs {fd_sigma}");
+    let ha = 1e-3;
+    let fd_scale = (eval(&p.model.centers, sigma, scale + ha) - eval(&p.model.centers, sigma, scale - ha)) / (2.0 * ha);
+    assert!((fd_scale - g_scale).abs() < 2e-2 * fd_scale.abs().max(1e-6), "d/da₀: {g_scale} vs {fd_scale}");
+    assert!(max_g > 0.0 && g_log_sigma != 0.0 && g_scale != 0.0, "every gradient is non-trivial");
+}
+
+#[test]
+fn prior_gradients_match_analytic_forms() {
+    // For one bond of length d: E = k(d − l)², dE/dμ_j = 2k(d − l)(μ_j − μ_i)/d.
+    let mut rng = rng(5);
+    let mut model = tiny_model(&mut rng);
+    model.centers[2] = [model.centers[0][0] + 5.0, model.centers[0][1], model.centers[0][2]];
+    let device = cpu().autodiff();
+    let k = 0.7;
+    let priors = Priors::new(&model, PriorConfig::new().with_bond_strength(k).with_side_chain_strength(0.0), &device);
+    let centers = rbf_model::density::centers_tensor(&model.centers, &device).require_grad();
+    let energy = priors.bond_energy(centers.clone().unsqueeze_dim(0));
+    let grads = energy.backward();
+    let g = to_vec(centers.grad(&grads).unwrap());
+    // RBF 2 takes part in bonds (0,2) and (2,4).
+    let mut want = [0.0; 3];
+    for other in [0usize, 4] {
+        let (a, b) = (model.centers[2], model.centers[other]);
+        let d = rbf_model::coarse::distance(a, b);
+        for c in 0..3 {
+            want[c] += 2.0 * k * (d - 3.8) * (a[c] - b[c]) / d;
+        }
+    }
+    for c in 0..3 {
+        assert!((f64::from(g[2 * 3 + c]) - want[c]).abs() < 1e-3 * want[c].abs().max(1.0), "{g:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn side_chain_bound_is_one_sided_and_finite_at_zero_distance() {
+    let mut rng = rng(9);
+    let mut model = tiny_model(&mut rng);
+    let device = cpu().autodiff();
+    let priors = Priors::new(&model, PriorConfig::new().with_side_chain_strength(3.0), &device);
+    // Side chains on their Cα (the paper's initialisation): zero energy, zero (not NaN) gradient.
+    for r in 0..3 {
+        model.centers[2 * r + 1] = model.centers[2 * r];
+    }
+    let centers = rbf_model::density::centers_tensor(&model.centers, &device).require_grad();
+    let energy = priors.side_chain_energy(centers.clone().unsqueeze_dim(0));
+    assert_eq!(value(energy.clone()), 0.0);
+    let g = to_vec(centers.grad(&energy.backward()).unwrap());
+    assert!(g.iter().all(|v| *v == 0.0), "{g:?}");
+    // One side chain 1.5 Å past its 2 Å bound: E = 3·1.5².
+    model.centers[1] = [model.centers[0][0] + 3.5, model.centers[0][1], model.centers[0][2]];
+    let centers = rbf_model::density::centers_tensor(&model.centers, &device);
+    let e = value(priors.side_chain_energy(centers.unsqueeze_dim(0)));
+    assert!((e - 3.0 * 1.5 * 1.5).abs() < 1e-4, "{e}");
+}

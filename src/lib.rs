@@ -1,0 +1,12 @@
+//! cryorbf: coarse-grained atomic models of proteins, and continuous distributions of them,
+//! reconstructed directly from cryo-EM particle images (after Zhong et al. 2020).
+//!
+//! This crate gathers the workspace's libraries under one name for use as a dependency:
+//! - [`model`] (`rbf-model`): structures, the RBF density, projection, priors, metrics;
+//! - [`io`] (`rbf-io`): MRC stacks and volumes, RELION STAR and cryoSPARC `.cs` files;
+//! - [`train`] (`rbf-train`): losses, Adam steps and device selection.
+#![warn(missing_docs)]
+
+pub use rbf_io as io;
+pub use rbf_model as model;
+pub use rbf_train as train;
