@@ -69,8 +69,12 @@ impl Drop for TempFile {
     }
 }
 
-/// Write a whole file atomically through `body`.
-pub(crate) fn write_atomically(
+/// Write a whole file atomically through `body`: to a temporary name next to `target`, then
+/// renamed onto it, so that a reader never sees a half-written file.
+///
+/// # Errors
+/// [`IoError`] naming `target` if the file cannot be created, written or renamed.
+pub fn write_atomically(
     target: &Path,
     body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<(), IoError> {

@@ -26,7 +26,7 @@ pub mod star;
 #[doc(hidden)]
 pub mod testdata;
 
-mod atomic;
+pub mod atomic;
 
 pub use error::IoError;
 pub use particles::{

@@ -10,7 +10,7 @@
 //! - Each side-chain RBF gets an upper bound on its distance to its Cα: the largest Cα–centroid
 //!   distance observed in the reference among residues of the same type.
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::error::ModelError;
@@ -241,11 +241,9 @@ impl CoarseModel {
             path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
             Some("cif" | "mmcif")
         );
-        crate::atomic::write(path, |file| {
-            let mut out = BufWriter::new(file);
-            if is_cif { self.write_mmcif(&mut out, models) } else { self.write_pdb(&mut out, models) }?;
-            out.flush()
-        })
+        Ok(rbf_io::atomic::write_atomically(path, |out| {
+            if is_cif { self.write_mmcif(out, models) } else { self.write_pdb(out, models) }
+        })?)
     }
 
     /// The atom name of each RBF in output files.

@@ -61,7 +61,10 @@ pub enum ModelError {
     /// Two inputs that must have matching sizes do not.
     #[error("shape mismatch: {0}")]
     Shape(String),
-    /// Writing an output file failed.
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] rbf_io::IoError),
+    /// An output file cannot be written as asked.
     #[error("cannot write {path}: {reason}")]
     Write {
         /// The file.

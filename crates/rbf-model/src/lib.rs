@@ -28,7 +28,6 @@
 //!   (units: electrons·Å⁻² times the amplitude scale a₀).
 #![warn(missing_docs)]
 
-mod atomic;
 pub mod builtin;
 pub mod coarse;
 pub mod density;
