@@ -19,6 +19,20 @@ enum Command {
     CoarseGrain(commands::coarse_grain::Args),
     /// Render the RBF density of a structure into an MRC volume.
     Render(commands::render::Args),
+    /// Simulate particle images of a structure (RELION STAR + MRC stack), with optional CTF, noise and motion.
+    Simulate(commands::simulate::Args),
+    /// Homogeneous reconstruction: refine the atoms of a reference against particles with known poses.
+    Train(commands::train::Args),
+    /// Time full training steps (forward, backward, Adam) and report images per second.
+    Bench(commands::bench::Args),
+    /// Heterogeneous reconstruction: a VAE that moves the atoms of a reference with a per-image latent.
+    TrainVae(commands::train_vae::Args),
+    /// Write the structures (and volumes) of a heterogeneous run at given latents.
+    Decode(commands::decode::Args),
+    /// Plots, a latent trajectory and accuracy tables of a heterogeneous run.
+    Analyze(commands::analyze::Args),
+    /// Reproduce the paper's Table 1 (initializations) or Table 2 (ablations) on simulated data.
+    Reproduce(commands::reproduce::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -26,6 +40,13 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::CoarseGrain(args) => commands::coarse_grain::run(&args),
         Command::Render(args) => commands::render::run(&args),
+        Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Train(args) => commands::train::run(&args).map(|_| ()),
+        Command::Bench(args) => commands::bench::run(&args).map(|_| ()),
+        Command::TrainVae(args) => commands::train_vae::run(&args).map(|_| ()),
+        Command::Decode(args) => commands::decode::run(&args),
+        Command::Analyze(args) => commands::analyze::run(&args),
+        Command::Reproduce(args) => commands::reproduce::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -15,7 +15,7 @@ fn help_lists_the_subcommands() {
     let out = cryorbf().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for sub in ["coarse-grain", "render"] {
+    for sub in ["coarse-grain", "render", "simulate", "train", "reproduce", "bench"] {
         assert!(text.contains(sub), "--help does not list {sub}:\n{text}");
     }
     let out = cryorbf().args(["render", "--help"]).output().unwrap();

@@ -1,5 +1,5 @@
 //! The learnable RBF density: centers μ, width σ and amplitude scale a₀ (paper eq. 1).
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::prelude::*;
 
 use crate::projection::{ImageGrid, Poses, project};
@@ -17,7 +17,8 @@ pub struct RbfDensityConfig {
 }
 
 impl RbfDensityConfig {
-    /// Build the density with the given initial centers and electron counts.
+    /// Build the density with the given initial centers and electron counts. Its parameters carry
+    /// fixed ids (see [`RbfDensity`]).
     ///
     /// # Shapes
     /// `centers`: `[n_rbf][3]` (Å); `electrons`: `[n_rbf]`.
@@ -29,18 +30,30 @@ impl RbfDensityConfig {
         assert!(self.sigma > 0.0, "sigma must be positive, got {}", self.sigma);
         assert_eq!(centers.len(), electrons.len(), "one electron count per RBF");
         RbfDensity {
-            centers: Param::from_tensor(centers_tensor(centers, device)),
-            log_sigma: Param::from_tensor(Tensor::from_data(TensorData::new(vec![self.sigma.ln() as f32], [1]), device)),
-            amplitude_scale: Param::from_tensor(Tensor::from_data(
-                TensorData::new(vec![self.amplitude_scale as f32], [1]),
-                device,
-            )),
+            centers: param(CENTERS_ID, centers_tensor(centers, device)),
+            log_sigma: param(LOG_SIGMA_ID, Tensor::from_data(TensorData::new(vec![self.sigma.ln() as f32], [1]), device)),
+            amplitude_scale: param(
+                AMPLITUDE_SCALE_ID,
+                Tensor::from_data(TensorData::new(vec![self.amplitude_scale as f32], [1]), device),
+            ),
             electrons: Tensor::from_data(
                 TensorData::new(electrons.iter().map(|&z| z as f32).collect::<Vec<_>>(), [electrons.len()]),
                 device,
             ),
         }
     }
+}
+
+/// Parameter ids of the density are fixed, so that an optimizer state saved in one process
+/// matches the parameters rebuilt in another (checkpoints and `--resume`).
+const CENTERS_ID: u64 = 0x5242_4600_0001;
+const LOG_SIGMA_ID: u64 = 0x5242_4600_0002;
+const AMPLITUDE_SCALE_ID: u64 = 0x5242_4600_0003;
+
+fn param<const D: usize>(id: u64, value: Tensor<D>) -> Param<Tensor<D>> {
+    // Only an autodiff device can track gradients; on a plain device the density is for rendering.
+    let value = if value.is_autodiff() { value.require_grad() } else { value };
+    Param::initialized(ParamId::from(id), value)
 }
 
 /// Upload host centers as a `[n_rbf, 3]` tensor.
@@ -92,6 +105,27 @@ impl RbfDensity {
         project(self.centers.val().unsqueeze_dim(0), self.amplitudes(), self.sigma(), poses, grid)
     }
 
+    /// Project with σ held at least at `min_sigma` Å (coarse-to-fine training: a wide σ first,
+    /// then the learned one). `min_sigma = 0` is [`RbfDensity::project`].
+    ///
+    /// # Shapes
+    /// returns `[batch, D, D]`.
+    pub fn project_with_min_sigma(&self, poses: &Poses, grid: &ImageGrid, min_sigma: f64) -> Tensor<3> {
+        let sigma = if min_sigma > 0.0 { self.sigma().clamp_min(min_sigma) } else { self.sigma() };
+        project(self.centers.val().unsqueeze_dim(0), self.amplitudes(), sigma, poses, grid)
+    }
+
+    /// Move every center by `offsets` (Å), keeping the parameter id (annealing noise).
+    ///
+    /// # Shapes
+    /// `offsets`: `[n_rbf][3]` (Å).
+    pub fn displaced(mut self, offsets: &[[f64; 3]]) -> Self {
+        let device = self.electrons.device();
+        let moved = (self.centers.val() + centers_tensor(offsets, &device)).detach();
+        self.centers = param(CENTERS_ID, moved);
+        self
+    }
+
     /// Project one displaced structure per image: centers `μ + offsets[b]`.
     ///
     /// # Shapes
@@ -104,6 +138,25 @@ impl RbfDensity {
     /// Render the density on the `D³` grid, `[z][y][x]`.
     pub fn volume(&self, grid: &ImageGrid) -> Tensor<3> {
         render_volume(self.centers.val(), self.amplitudes(), self.sigma(), grid)
+    }
+
+    /// Replace the centers (e.g. to reset them after the warm-up), keeping the parameter id.
+    ///
+    /// # Shapes
+    /// `centers`: `[n_rbf][3]` (Å).
+    pub fn with_centers(mut self, centers: &[[f64; 3]]) -> Self {
+        let device = self.electrons.device();
+        self.centers = param(CENTERS_ID, centers_tensor(centers, &device));
+        self
+    }
+
+    /// Set σ (Å) and a₀, keeping the parameter ids (e.g. when resuming from a checkpoint).
+    pub fn with_sigma_and_scale(mut self, sigma: f64, amplitude_scale: f64) -> Self {
+        let device = self.electrons.device();
+        self.log_sigma = param(LOG_SIGMA_ID, Tensor::from_data(TensorData::new(vec![sigma.ln() as f32], [1]), &device));
+        self.amplitude_scale =
+            param(AMPLITUDE_SCALE_ID, Tensor::from_data(TensorData::new(vec![amplitude_scale as f32], [1]), &device));
+        self
     }
 
     /// The current σ (Å) and a₀ on the host.

@@ -58,6 +58,14 @@ pub enum ModelError {
         /// Half the box edge (Å).
         half_box: f64,
     },
+    /// An initialization (`--init`) that cannot be parsed or used.
+    #[error("invalid initialization {text:?}: {reason}")]
+    InvalidInit {
+        /// The initialization as given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Two inputs that must have matching sizes do not.
     #[error("shape mismatch: {0}")]
     Shape(String),

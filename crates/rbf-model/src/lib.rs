@@ -12,7 +12,8 @@
 //! The crate is organised as data flows:
 //! [`structure`] (PDB/mmCIF → atoms) → [`coarse`] (atoms → RBFs, bonds, side-chain bounds) →
 //! [`density`] (the learnable Burn module) → [`projection`] / [`volume`] (images and maps) →
-//! [`priors`] (bond and side-chain energies) and [`metrics`] (Cα RMSE, NMSE).
+//! [`priors`] (bond and side-chain energies) and [`metrics`] (Cα RMSE, NMSE); [`init`] gives the
+//! starting centers for training (exact, noise, normal-mode deformation, random).
 //!
 //! # Conventions
 //! These follow RELION exactly (see the project's CONVENTIONS.md):
@@ -32,6 +33,8 @@ pub mod builtin;
 pub mod coarse;
 pub mod density;
 pub mod error;
+pub mod init;
+pub mod linalg;
 pub mod metrics;
 pub mod priors;
 pub mod projection;
@@ -41,5 +44,6 @@ pub mod volume;
 pub use coarse::{CoarseModel, RbfKind};
 pub use density::{RbfDensity, RbfDensityConfig};
 pub use error::ModelError;
+pub use init::{ElasticNetwork, Init, initial_centers};
 pub use projection::{ImageGrid, Poses};
 pub use structure::{ChainSelection, Structure};

@@ -10,6 +10,35 @@ pub enum TrainError {
     /// The requested backend is not available in this build or on this machine.
     #[error("backend {0}: {1}")]
     Backend(String, String),
+    /// A particle, structure or output file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] rbf_io::IoError),
+    /// The model could not be built from the inputs.
+    #[error(transparent)]
+    Model(#[from] rbf_model::ModelError),
+    /// The particles do not fit the run (counts, sizes, missing values).
+    #[error("{0}")]
+    Data(String),
+    /// A checkpoint is missing, unreadable or from another configuration.
+    #[error("cannot resume from {path}: {reason}")]
+    Resume {
+        /// The run folder or checkpoint file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A loss term became NaN or infinite; the last good checkpoint is kept.
+    #[error("the {term} loss became {value} at epoch {epoch}, step {step}; stopped (the last good checkpoint is kept)")]
+    NonFinite {
+        /// Which term.
+        term: &'static str,
+        /// Its value.
+        value: f64,
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Step within the epoch (1-based).
+        step: usize,
+    },
 }
 
 /// A compute backend.

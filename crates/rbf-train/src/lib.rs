@@ -3,11 +3,26 @@
 //! - [`device`]: the backend is chosen once, at run time, from a [`Backend`] value.
 //! - [`loss`]: the loss of the paper's eq. (3), term by term.
 //! - [`step`]: one optimisation step of the homogeneous model.
+//! - [`data`]: particles (images and poses) from memory or from STAR/`.cs` files.
+//! - [`truth`]: the ground truth a run is scored against (Cα trace and all-atom volume).
+//! - [`homogeneous`]: the whole homogeneous run, with checkpoints and `--resume`.
+//! - [`heterogeneous`]: the VAE run (paper §4.2): encoder, decoder and density end to end.
+//! - [`analysis`]: a heterogeneous run read back: decoding, trajectories, accuracy against a
+//!   simulated motion, plots ([`plots`]) and tables.
+//! - [`npy`]: NumPy arrays (latents, per-particle ground truth).
 #![warn(missing_docs)]
 
+pub mod analysis;
+pub mod data;
 pub mod device;
+pub mod heterogeneous;
+pub mod homogeneous;
 pub mod loss;
+pub mod npy;
+pub mod plots;
+mod run;
 pub mod step;
+pub mod truth;
 
 pub use device::{Backend, TrainError};
 pub use loss::{LossConfig, LossTerms, LossValues};

@@ -10,4 +10,4 @@ pub mod mlp;
 pub mod vae;
 
 pub use mlp::{ResMlp, ResMlpConfig};
-pub use vae::{Decoder, DecoderConfig, Encoder, EncoderConfig, Latent, kl_divergence, reparameterize};
+pub use vae::{Decoder, DecoderConfig, Encoder, EncoderConfig, Latent, kl_divergence, reparameterize, reparameterize_with_noise};

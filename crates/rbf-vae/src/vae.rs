@@ -108,9 +108,18 @@ impl Decoder {
     }
 }
 
-/// A sample `z = mean + ε·exp(log_var/2)`, `ε ~ N(0, 1)` (the reparameterisation trick).
+/// A sample `z = mean + ε·exp(log_var/2)`, `ε ~ N(0, 1)` (the reparameterisation trick), with
+/// `ε` drawn by the backend.
 pub fn reparameterize(latent: &Latent) -> Tensor<2> {
-    let eps = latent.mean.random_like(Distribution::Normal(0.0, 1.0));
+    reparameterize_with_noise(latent, latent.mean.random_like(Distribution::Normal(0.0, 1.0)))
+}
+
+/// `z = mean + ε·exp(log_var/2)` for a given standard-normal `ε` (for runs that draw `ε` from
+/// their own seeded generator, so that a resumed run sees the same draws).
+///
+/// # Shapes
+/// `eps`: `[batch, latent_dim]`, like the latent.
+pub fn reparameterize_with_noise(latent: &Latent, eps: Tensor<2>) -> Tensor<2> {
     latent.mean.clone() + eps * latent.log_var.clone().mul_scalar(0.5).exp()
 }
 

@@ -1,6 +1,15 @@
 //! One module per subcommand, plus the arguments they share.
+pub mod analyze;
+pub mod bench;
 pub mod coarse_grain;
+pub mod decode;
+pub mod inputs;
+pub mod progress;
 pub mod render;
+pub mod reproduce;
+pub mod simulate;
+pub mod train;
+pub mod train_vae;
 
 use std::path::PathBuf;
 
@@ -27,7 +36,8 @@ impl StructureArgs {
 }
 
 /// The compute backend, `cpu` or `wgpu`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceArg {
     /// The CPU (Burn's flex backend).
     #[default]

@@ -1,0 +1,164 @@
+//! Particles for training: an image and a pose per particle, from memory or from files.
+use rbf_io::{IoError, ParticleImages, ParticleTable};
+
+use crate::TrainError;
+
+/// A set of particles with known poses.
+pub trait ParticleSource: Send + Sync {
+    /// Number of particles.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Box edge (pixels).
+    fn box_size(&self) -> usize;
+    /// Pixel size (Å/pixel).
+    fn pixel_size(&self) -> f64;
+    /// Rotation and in-plane shift (Å) of particle `i`.
+    fn pose(&self, i: usize) -> ([[f64; 3]; 3], [f64; 2]);
+    /// Read particle `i`'s image into `out` (`[D, D]`, row-major `[y][x]`).
+    ///
+    /// # Errors
+    /// When the image cannot be read.
+    fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError>;
+}
+
+/// Particles held in memory (for examples and tests).
+#[derive(Debug, Clone)]
+pub struct InMemoryParticles {
+    /// Images, `[n, D, D]` flattened.
+    pub images: Vec<f32>,
+    /// Rotations, `[n]`.
+    pub rotations: Vec<[[f64; 3]; 3]>,
+    /// Shifts (Å), `[n]`.
+    pub shifts: Vec<[f64; 2]>,
+    /// Box edge (pixels).
+    pub box_size: usize,
+    /// Pixel size (Å/pixel).
+    pub pixel_size: f64,
+}
+
+impl ParticleSource for InMemoryParticles {
+    fn len(&self) -> usize {
+        self.rotations.len()
+    }
+    fn box_size(&self) -> usize {
+        self.box_size
+    }
+    fn pixel_size(&self) -> f64 {
+        self.pixel_size
+    }
+    fn pose(&self, i: usize) -> ([[f64; 3]; 3], [f64; 2]) {
+        (self.rotations[i], self.shifts[i])
+    }
+    fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError> {
+        let n = self.box_size * self.box_size;
+        out.copy_from_slice(&self.images[i * n..(i + 1) * n]);
+        Ok(())
+    }
+}
+
+/// Particles of a STAR or `.cs` file, their images read from memory-mapped MRC stacks.
+#[derive(Debug)]
+pub struct FileParticles {
+    images: ParticleImages,
+    poses: Vec<([[f64; 3]; 3], [f64; 2])>,
+    box_size: usize,
+    pixel_size: f64,
+}
+
+impl FileParticles {
+    /// Open the images of `table` and check that every particle has a pose, a pixel size and
+    /// square images.
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] naming the file when poses or the pixel size are missing, when a stack
+    /// cannot be opened, or when the images are not square.
+    pub fn new(table: &ParticleTable) -> Result<Self, TrainError> {
+        table.require_poses()?;
+        let images = table.open_images()?;
+        let (ny, nx) = images.image_shape();
+        if ny != nx {
+            return Err(IoError::NotSquare { path: table.source.clone(), ny, nx }.into());
+        }
+        let pixel_size = table.particles.first().and_then(|p| p.pixel_size).ok_or_else(|| {
+            TrainError::Data(format!("{}: no pixel size (rlnImagePixelSize or detector pixel size and magnification)", table.source.display()))
+        })?;
+        let poses = table.particles.iter().filter_map(|p| p.pose).map(|p| (p.rotation, p.shift)).collect();
+        Ok(FileParticles { images, poses, box_size: nx, pixel_size })
+    }
+}
+
+impl ParticleSource for FileParticles {
+    fn len(&self) -> usize {
+        self.poses.len()
+    }
+    fn box_size(&self) -> usize {
+        self.box_size
+    }
+    fn pixel_size(&self) -> f64 {
+        self.pixel_size
+    }
+    fn pose(&self, i: usize) -> ([[f64; 3]; 3], [f64; 2]) {
+        self.poses[i]
+    }
+    fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError> {
+        Ok(self.images.read(i, out)?)
+    }
+}
+
+/// The noise variance of the images, estimated from the background: the pixels outside the
+/// inscribed circle of the box, over up to `max_images` images spread through the set.
+///
+/// # Errors
+/// When an image cannot be read, or there are no background pixels (boxes under 4 pixels).
+pub fn background_variance(data: &dyn ParticleSource, max_images: usize) -> Result<f64, TrainError> {
+    let d = data.box_size();
+    let radius = d as f64 / 2.0;
+    let background: Vec<usize> = (0..d * d)
+        .filter(|&p| {
+            let (y, x) = ((p / d) as f64 - radius + 0.5, (p % d) as f64 - radius + 0.5);
+            x * x + y * y > radius * radius
+        })
+        .collect();
+    if background.is_empty() || data.is_empty() {
+        return Err(TrainError::Data(format!("cannot estimate the noise: no background pixels in a {d}-pixel box")));
+    }
+    let step = (data.len() / max_images.max(1)).max(1);
+    let (mut n, mut sum, mut sum_sq) = (0usize, 0.0f64, 0.0f64);
+    let mut image = vec![0.0f32; d * d];
+    for i in (0..data.len()).step_by(step).take(max_images) {
+        data.read_image(i, &mut image)?;
+        for &p in &background {
+            let v = f64::from(image[p]);
+            n += 1;
+            sum += v;
+            sum_sq += v * v;
+        }
+    }
+    let mean = sum / n as f64;
+    Ok((sum_sq / n as f64 - mean * mean).max(f64::MIN_POSITIVE))
+}
+
+/// The mean total intensity of the images (Σ pixels · pixel area), over up to `max_images` images
+/// spread through the set: the mass of the density, `a₀·ΣZ`, when images are projections without
+/// a CTF (noise averages out).
+///
+/// # Errors
+/// When an image cannot be read, or there are no images.
+pub fn mean_image_mass(data: &dyn ParticleSource, max_images: usize) -> Result<f64, TrainError> {
+    if data.is_empty() {
+        return Err(TrainError::Data("no particles".into()));
+    }
+    let d = data.box_size();
+    let step = (data.len() / max_images.max(1)).max(1);
+    let (mut n, mut sum) = (0usize, 0.0f64);
+    let mut image = vec![0.0f32; d * d];
+    for i in (0..data.len()).step_by(step).take(max_images) {
+        data.read_image(i, &mut image)?;
+        sum += image.iter().map(|&v| f64::from(v)).sum::<f64>();
+        n += 1;
+    }
+    Ok(sum / n as f64 * data.pixel_size() * data.pixel_size())
+}

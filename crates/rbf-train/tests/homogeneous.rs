@@ -1,0 +1,163 @@
+//! The whole homogeneous run: it improves a perturbed start, writes its run folder, and a resumed
+//! run ends exactly where an uninterrupted one does.
+use burn::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rbf_model::builtin::helix_bundle;
+use rbf_model::priors::PriorConfig;
+use rbf_model::{CoarseModel, ImageGrid, Poses, RbfDensityConfig};
+use rbf_train::data::InMemoryParticles;
+use rbf_train::homogeneous::{HomogeneousConfig, Summary, Truth, train};
+use rbf_train::{Backend, TrainError};
+
+const BOX: usize = 40;
+const SIGMA: f64 = 2.0;
+
+fn rotation(rng: &mut StdRng) -> [[f64; 3]; 3] {
+    let q: [f64; 4] = std::array::from_fn(|_| rng.random_range(-1.0..1.0f64));
+    let n = q.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let [w, x, y, z] = q.map(|v| v / n);
+    [
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - z * w), 2.0 * (x * z + y * w)],
+        [2.0 * (x * y + z * w), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - x * w)],
+        [2.0 * (x * z - y * w), 2.0 * (y * z + x * w), 1.0 - 2.0 * (x * x + y * y)],
+    ]
+}
+
+/// A two-helix bundle, 96 nearly noiseless images of it (RBFs of σ = 2 Å, sharper than the
+/// default so that a few steps suffice), and a start with every center moved by up to 1.5 Å.
+fn setup() -> (CoarseModel, InMemoryParticles, Vec<[f64; 3]>) {
+    let mut model = CoarseModel::from_structure(&helix_bundle(2, 8, 8.0)).unwrap();
+    let c = model.ca_centroid();
+    model.translate([-c[0], -c[1], -c[2]]);
+    let mut rng = StdRng::seed_from_u64(5);
+    let n = 96;
+    let rotations: Vec<_> = (0..n).map(|_| rotation(&mut rng)).collect();
+    let shifts: Vec<[f64; 2]> = (0..n).map(|_| [rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0)]).collect();
+    let device = Device::flex();
+    let grid = ImageGrid::new(BOX, 1.0).unwrap();
+    let truth = RbfDensityConfig::new().with_sigma(SIGMA).init(&model.centers, &model.electrons, &device);
+    let clean = truth.project(&Poses::from_host(&rotations, &shifts, &device), &grid);
+    let mut images = clean.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    for v in &mut images {
+        *v += rng.random_range(-0.01..0.01f32);
+    }
+    let mut start = model.centers.clone();
+    for c in &mut start {
+        *c = std::array::from_fn(|k| c[k] + rng.random_range(-1.5..1.5));
+    }
+    let data = InMemoryParticles { images, rotations, shifts, box_size: BOX, pixel_size: 1.0 };
+    (model, data, start)
+}
+
+fn config(epochs: usize) -> HomogeneousConfig {
+    HomogeneousConfig::new()
+        .with_epochs(epochs)
+        .with_learning_rate(0.05)
+        .with_density(RbfDensityConfig::new().with_sigma(SIGMA))
+        .with_priors(PriorConfig::new().with_bond_strength(0.1).with_side_chain_strength(0.1))
+        .with_noise_variance(Some(1e-4))
+}
+
+fn run(config: &HomogeneousConfig, out: &std::path::Path, resume: bool) -> Result<Summary, TrainError> {
+    let (model, data, start) = setup();
+    let truth = Truth { ca: model.ca_positions(&model.centers), volume: None };
+    let device = Backend::Cpu.device(true)?;
+    train(config, &model, &start, &data, Some(&truth), &device, out, resume, &mut |_| {})
+}
+
+#[test]
+fn training_improves_the_start_and_writes_the_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&config(10), dir.path(), false).unwrap();
+    let initial = summary.initial.unwrap();
+    let last = summary.final_accuracy.unwrap();
+    assert!(initial.ca_rmse > 0.7, "the start is perturbed: {initial:?}");
+    assert!(last.ca_rmse < 0.5 * initial.ca_rmse, "training must at least halve the Cα RMSE: {initial:?} → {last:?}");
+    assert_eq!(summary.epochs, 11, "one warm-up epoch plus ten");
+    for file in ["model.pdb", "model.cif", "volume.mrc", "metrics.json", "log.jsonl", "config.json", "checkpoint/state.json"] {
+        assert!(dir.path().join(file).is_file(), "{file} is missing");
+    }
+    let log = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 11);
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(first["warmup"], true);
+    let model = rbf_model::Structure::read(&dir.path().join("model.pdb"), &rbf_model::ChainSelection::All).unwrap();
+    assert_eq!(model.residues.len(), 16, "model.pdb holds one CA per residue");
+    let volume = rbf_io::mrc::read_volume(dir.path().join("volume.mrc")).unwrap();
+    assert_eq!(volume.shape, (BOX, BOX, BOX));
+}
+
+#[test]
+fn the_warm_up_resets_the_centers_to_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&config(0), dir.path(), false).unwrap();
+    // After the warm-up alone the centers are the start again, while σ has been refined.
+    assert!((summary.final_accuracy.unwrap().ca_rmse - summary.initial.unwrap().ca_rmse).abs() < 1e-6);
+    assert!((summary.sigma - SIGMA).abs() > 1e-3, "σ was refined: {}", summary.sigma);
+}
+
+#[test]
+fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+    let whole = tempfile::tempdir().unwrap();
+    let split = tempfile::tempdir().unwrap();
+    // With coarse-to-fine σ and annealing noise on, whose schedules and draws must resume too.
+    let c = |epochs| config(epochs).with_coarse_sigma(3.0).with_anneal_noise(0.05);
+    let a = run(&c(3), whole.path(), false).unwrap();
+    run(&c(1), split.path(), false).unwrap();
+    let b = run(&c(3), split.path(), true).unwrap();
+    assert_eq!(a.epochs, b.epochs);
+    let (fa, fb) = (a.final_accuracy.unwrap(), b.final_accuracy.unwrap());
+    assert!((fa.ca_rmse - fb.ca_rmse).abs() < 1e-6, "{fa:?} vs {fb:?}");
+    assert!((a.sigma - b.sigma).abs() < 1e-9);
+    let read = |d: &std::path::Path| std::fs::read_to_string(d.join("model.pdb")).unwrap();
+    assert_eq!(read(whole.path()), read(split.path()), "the same model, to the last digit written");
+}
+
+#[test]
+fn resume_refuses_a_missing_checkpoint_and_other_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = run(&config(1), dir.path(), true).unwrap_err();
+    assert!(matches!(err, TrainError::Resume { .. }), "{err}");
+    run(&config(0), dir.path(), false).unwrap();
+    let err = run(&config(1).with_batch_size(4), dir.path(), true).unwrap_err();
+    assert!(err.to_string().contains("other settings"), "{err}");
+}
+
+#[test]
+fn bad_settings_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let err = run(&config(1).with_batch_size(1000), &out, false).unwrap_err();
+    assert!(err.to_string().contains("cannot fill one batch"), "{err}");
+    let err = run(&config(1).with_learning_rate(-1.0), &out, false).unwrap_err();
+    assert!(err.to_string().contains("learning rate"), "{err}");
+    assert!(!out.exists(), "nothing written");
+}
+
+
+#[test]
+fn the_image_mass_measures_the_amplitude_scale() {
+    let (model, data, _) = setup();
+    let mass = rbf_train::data::mean_image_mass(&data, 1000).unwrap();
+    let expected = 0.1 * model.electrons.iter().sum::<f64>();
+    assert!((mass / expected - 1.0).abs() < 0.01, "mass {mass} vs a₀·ΣZ = {expected}");
+}
+
+#[test]
+fn the_coarse_sigma_floor_renders_with_the_wider_width() {
+    let (model, data, _) = setup();
+    let device = Device::flex();
+    let grid = ImageGrid::new(BOX, 1.0).unwrap();
+    let poses = Poses::from_host(&data.rotations[..2], &data.shifts[..2], &device);
+    let density = RbfDensityConfig::new().with_sigma(SIGMA).init(&model.centers, &model.electrons, &device);
+    let wide = RbfDensityConfig::new().with_sigma(4.0).init(&model.centers, &model.electrons, &device);
+    let floored = density.project_with_min_sigma(&poses, &grid, 4.0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let expected = wide.project(&poses, &grid).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let unchanged = density.project_with_min_sigma(&poses, &grid, 1.0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let plain = density.project(&poses, &grid).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff(&floored, &expected) < 1e-6);
+    assert!(max_diff(&unchanged, &plain) < 1e-7, "a floor below σ changes nothing");
+    assert!(max_diff(&floored, &plain) > 1e-3, "the floor does widen the RBFs");
+}
