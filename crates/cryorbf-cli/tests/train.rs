@@ -93,3 +93,57 @@ fn train_names_a_missing_reference() {
     assert!(!out.status.success() && err.contains("sideways:3"), "{err}");
     assert!(!run.exists(), "nothing written");
 }
+
+#[test]
+fn train_vae_resume_decode_and_analyze_a_simulated_motion() {
+    let Some(structure) = rbf_io::testdata::require("structures/5ni1_updated.cif") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let particles = dir.path().join("motion");
+    let config = SimulationConfig {
+        structure: structure.clone(),
+        chains: vec!["A".into()],
+        out_dir: particles.clone(),
+        atoms: rbf_sim::AtomSelection::Ca,
+        n_images: 96,
+        box_size: 64,
+        pixel_size: 1.5,
+        max_shift: 2.0,
+        snr: 1.0,
+        motion: Some(rbf_sim::Motion::Dihedral(rbf_sim::DihedralMotion { states: 4, ..Default::default() })),
+        seed: 4,
+        ..SimulationConfig::default()
+    };
+    rbf_sim::simulate(&config, &burn::prelude::Device::flex(), |_| {}).unwrap();
+    let run = dir.path().join("vae");
+    let out = cryorbf()
+        .args(["train-vae", "--quiet", "--chain", "A", "--epochs", "1", "--width", "32", "--layers", "1", "--lr", "1e-3", "--particles"])
+        .arg(&particles)
+        .arg("--reference")
+        .arg(&structure)
+        .arg("--truth")
+        .arg(&particles)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cryorbf().args(["train-vae", "--quiet", "--epochs", "2", "--resume"]).arg(&run).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().count(), 3, "1 warm-up + 2 epochs");
+    let z = std::fs::read(run.join("z.npy")).unwrap();
+    let header = z.len() - 96 * 4;
+    assert!(z.starts_with(b"\x93NUMPY") && header >= 64 && header % 64 == 0, "one float32 latent per particle after a .npy header ({} bytes)", z.len());
+
+    let decoded = dir.path().join("three.pdb");
+    let out = cryorbf().args(["decode", "--z", "-1,0,1", "--out"]).arg(&decoded).arg(&run).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&decoded).unwrap();
+    assert_eq!(text.matches("\nMODEL").count() + usize::from(text.starts_with("MODEL")), 3, "three models");
+
+    let analysis = dir.path().join("analysis");
+    let out = cryorbf().args(["analyze", "-o"]).arg(&analysis).arg(&run).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["latent_histogram.png", "latent_vs_truth.png", "rmse_per_state.png", "rmse_per_state.md", "trajectory.pdb"] {
+        assert!(analysis.join(file).is_file(), "{file} missing");
+    }
+}

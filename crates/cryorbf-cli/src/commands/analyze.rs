@@ -36,7 +36,7 @@ pub struct Args {
 /// The particle folder recorded in the run's `args.json`, if it is a simulated motion.
 fn recorded_simulation(run: &Path) -> Option<PathBuf> {
     let args: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("args.json")).ok()?).ok()?;
-    let particles = PathBuf::from(args["inputs"]["particles"].as_str()?);
+    let particles = PathBuf::from(args["particles"].as_str()?);
     let dir = if particles.is_dir() { particles } else { particles.parent()?.to_path_buf() };
     StateTruth::is_simulation(&dir).then_some(dir)
 }

@@ -113,6 +113,21 @@ impl InputArgs {
     }
 }
 
+impl Inputs {
+    /// One line about the particles and the reference, for the log.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} particles, box {} px at {} Å/px; reference {} residues, {} RBFs ({})",
+            self.particles.len(),
+            self.particles.box_size(),
+            self.particles.pixel_size(),
+            self.model.n_residues(),
+            self.model.n_rbf(),
+            self.placement
+        )
+    }
+}
+
 fn translation(record: &serde_json::Value) -> Option<[f64; 3]> {
     let t = record["translation"].as_array()?;
     Some([t.first()?.as_f64()?, t.get(1)?.as_f64()?, t.get(2)?.as_f64()?])

@@ -7,6 +7,7 @@ pub mod inputs;
 pub mod progress;
 pub mod render;
 pub mod reproduce;
+pub mod run_args;
 pub mod simulate;
 pub mod train;
 pub mod train_vae;

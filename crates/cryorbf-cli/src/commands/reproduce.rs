@@ -9,6 +9,7 @@ use rbf_sim::SimulationConfig;
 use rbf_train::homogeneous::Summary;
 
 use super::inputs::InputArgs;
+use super::run_args::RunArgs;
 use super::DeviceArg;
 
 /// Which table of the paper.
@@ -116,36 +117,38 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         println!("\n== {table} row {}: {} (init {}) ==", i + 1, row.name, row.init);
         let out = args.out.join(format!("{table}{}_row{}", args.tag, i + 1));
         let train = super::train::Args {
-            inputs: InputArgs {
-                particles: Some(data.clone()),
-                datadir: None,
-                reference: Some(args.reference.clone()),
-                chain: args.chain.clone(),
-                reference_shift: None,
-                truth: Some(data.clone()),
-                truth_resolution: None,
+            run: RunArgs {
+                inputs: InputArgs {
+                    particles: Some(data.clone()),
+                    datadir: None,
+                    reference: Some(args.reference.clone()),
+                    chain: args.chain.clone(),
+                    reference_shift: None,
+                    truth: Some(data.clone()),
+                    truth_resolution: None,
+                },
+                init: row.init.to_string(),
+                epochs: Some(args.epochs),
+                warmup_epochs: 1,
+                batch: args.batch,
+                lr: args.lr,
+                seed: args.seed,
+                bond_strength: row.bond_strength,
+                side_chain_strength: 1.0,
+                no_side_chains: row.no_side_chains,
+                sigma: 3.71,
+                a0: None,
+                noise_variance: None,
+                device: args.device,
+                out: Some(out),
+                force: true,
+                resume: None,
+                quiet: false,
             },
-            init: row.init.to_string(),
-            epochs: Some(args.epochs),
-            warmup_epochs: 1,
-            batch: args.batch,
-            lr: args.lr,
-            seed: args.seed,
-            bond_strength: row.bond_strength,
-            side_chain_strength: 1.0,
-            no_side_chains: row.no_side_chains,
             image_weight: row.image_weight,
-            sigma: 3.71,
-            a0: None,
-            noise_variance: None,
             coarse_sigma: args.coarse_sigma,
             anneal_noise: args.anneal_noise,
             schedule_epochs: args.schedule_epochs,
-            device: args.device,
-            out: Some(out),
-            force: true,
-            resume: None,
-            quiet: false,
         };
         results.push(super::train::run(&train)?);
     }
