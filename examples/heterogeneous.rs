@@ -170,6 +170,7 @@ fn main() -> anyhow::Result<()> {
         if p.step == p.steps {
             println!("epoch {}/{}: loss {:.2}, {:.0} images/s", p.epoch, p.epochs, p.loss.total(), p.images_per_s);
         }
+        std::ops::ControlFlow::Continue(())
     })?;
     let log = std::fs::read_to_string(args.out.join("log.jsonl"))?;
     for line in log.lines() {

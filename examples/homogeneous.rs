@@ -112,6 +112,7 @@ fn main() -> anyhow::Result<()> {
             last_epoch = p.epoch;
             println!("epoch {}/{}: loss {:.1}, {:.0} images/s", p.epoch, p.epochs, p.loss.total(), p.images_per_s);
         }
+        std::ops::ControlFlow::Continue(())
     })?;
 
     println!("\n| structure | Cα RMSE (Å) | after superposition (Å) | % Cα within 3 Å | volume NMSE |\n|---|---|---|---|---|");

@@ -31,7 +31,7 @@ enum Command {
     Decode(commands::decode::Args),
     /// Plots, a latent trajectory and accuracy tables of a heterogeneous run.
     Analyze(commands::analyze::Args),
-    /// Reproduce the paper's Table 1 (initializations) or Table 2 (ablations) on simulated data.
+    /// Reproduce the paper's Table 1 (initializations), Table 2 (ablations) or Fig. 3/4 (heterogeneity) on simulated data.
     Reproduce(commands::reproduce::Args),
 }
 
@@ -50,9 +50,27 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<commands::interrupt::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            std::process::ExitCode::from(commands::interrupt::EXIT_CODE)
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message before
+/// already holds (library errors print their source).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -81,3 +81,37 @@ fn bad_input_is_an_error_that_names_it() {
         assert!(!vol.exists());
     }
 }
+
+#[test]
+fn reproduce_fig4_writes_its_table_and_plot_and_reuses_finished_rows() {
+    let Some(dir) = data_dir() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let run = || {
+        cryorbf()
+            .args(["reproduce", "fig4", "--images", "160", "--epochs", "1", "--distributions", "uniform,two-clusters", "--reference"])
+            .arg(dir.join("structures/5ni1_updated.cif"))
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let table = std::fs::read_to_string(out.path().join("fig4.md")).unwrap();
+    assert!(table.contains("| uniform |") && table.contains("| two-clusters |"), "{table}");
+    // Two clusters leave the middle states empty: their RMSE cells say so.
+    let middle = table.lines().find(|l| l.starts_with("| 25 |")).unwrap_or_else(|| panic!("no state 25 row:\n{table}"));
+    assert!(middle.trim_end().ends_with("| – |"), "{middle}");
+    assert!(std::fs::metadata(out.path().join("fig4.png")).unwrap().len() > 1000);
+    for name in ["uniform", "two-clusters"] {
+        let analysis = out.path().join(format!("fig4_{name}/analysis"));
+        assert!(analysis.join("rmse_per_state.md").is_file() && analysis.join("latent_vs_truth.png").is_file());
+    }
+    // A second call finds both rows finished and reuses them (and the datasets).
+    let second = run();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let text = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(text.matches("resuming the row").count(), 2, "{text}");
+    assert_eq!(text.matches("using the dataset").count(), 2, "{text}");
+    assert_eq!(std::fs::read_to_string(out.path().join("fig4.md")).unwrap(), table);
+}

@@ -24,7 +24,7 @@ impl TempFile {
         temp_name.push(name);
         temp_name.push(format!(".tmp-{}", std::process::id()));
         let temp = target.with_file_name(temp_name);
-        let file = File::create(&temp).map_err(|e| IoError::io(&temp, e))?;
+        let file = File::create(&temp).map_err(|e| IoError::io(target, e))?;
         Ok(Self {
             target: target.to_path_buf(),
             temp,

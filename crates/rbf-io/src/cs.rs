@@ -304,10 +304,22 @@ impl ParticleTable {
         for r in 0..records.n_records {
             let name = records.text(r, "blob/path", blob_path)?;
             let name = name.strip_prefix('>').unwrap_or(&name);
+            if name.is_empty() {
+                return Err(records.error(r, "blob/path", "the image path is empty"));
+            }
             let stack = resolve_stack(base_dir, options.datadir.as_deref(), name);
             let [index] = records.numbers::<1>(r, "blob/idx", blob_idx)?;
             let pixel_size = match psize {
-                Some(f) => Some(records.numbers::<1>(r, "blob/psize_A", f)?[0]),
+                Some(f) => match records.numbers::<1>(r, "blob/psize_A", f)?[0] {
+                    apix if apix > 0.0 => Some(apix),
+                    apix => {
+                        return Err(records.error(
+                            r,
+                            "blob/psize_A",
+                            format!("pixel size {apix} Å is not positive"),
+                        ));
+                    }
+                },
                 None => options.pixel_size,
             };
             let box_size = match blob_shape {

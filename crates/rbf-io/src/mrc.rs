@@ -366,11 +366,28 @@ fn check_file_size(path: &Path) -> Result<(), IoError> {
         return Ok(());
     }
     let header = ::mrc::Header::decode_from_bytes(&bytes);
-    let data_size = header.data_size().ok_or_else(|| IoError::UnsupportedMode {
-        path: path.to_path_buf(),
-        mode: header.mode,
-    })?;
-    let expected = (header.data_offset() + data_size) as u64;
+    if !matches!(header.mode, 0 | 1 | 2 | 6 | 12) {
+        return Err(IoError::UnsupportedMode {
+            path: path.to_path_buf(),
+            mode: header.mode,
+        });
+    }
+    let (nx, ny, nz) = (header.nx, header.ny, header.nz);
+    if nx < 1 || ny < 1 || nz < 0 {
+        return Err(IoError::invalid(
+            path,
+            format!("the header gives a grid of {nx}×{ny}×{nz} (nx×ny×nz); not a valid MRC file"),
+        ));
+    }
+    let expected = header
+        .data_size()
+        .and_then(|size| size.checked_add(header.data_offset()))
+        .ok_or_else(|| {
+            IoError::invalid(
+                path,
+                format!("the header's grid of {nx}×{ny}×{nz} is too large; not a valid MRC file"),
+            )
+        })? as u64;
     if expected != actual {
         return Err(IoError::SizeMismatch {
             path: path.to_path_buf(),
@@ -438,7 +455,8 @@ fn shape_of(reader: &::mrc::Reader) -> (usize, usize, usize) {
 /// # Errors
 /// [`IoError::Io`] when the file cannot be opened; [`IoError::SizeMismatch`] when it is shorter
 /// or longer than its header says; [`IoError::UnsupportedMode`] / [`IoError::Mrc`] for modes or
-/// headers rbf-io does not read; [`IoError::InvalidArgument`] for a non-standard axis order.
+/// headers rbf-io does not read; [`IoError::InvalidArgument`] for a non-standard axis order or a
+/// header grid that is empty, negative or too large.
 pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume, IoError> {
     let path = path.as_ref();
     let reader = open_reader(path)?;

@@ -196,15 +196,31 @@ impl Row<'_> {
         }
     }
 
+    /// The value of `column` (particle row first, then optics row), which must be positive.
+    fn positive(&self, column: &str) -> Result<Option<f64>, IoError> {
+        let optics = self.optics.as_ref().map(|(table, row)| (table, *row));
+        for (table, row) in std::iter::once((&self.particles, self.row)).chain(optics) {
+            match table.f64(row, column)? {
+                Some(v) if v > 0.0 => return Ok(Some(v)),
+                Some(_) => {
+                    let text = table.str(row, column).unwrap_or_default();
+                    return Err(table.bad_value(row, column, text, "a positive number"));
+                }
+                None => {}
+            }
+        }
+        Ok(None)
+    }
+
     fn pixel_size(&self) -> Result<Option<f64>, IoError> {
-        if let Some(apix) = self.f64("rlnImagePixelSize")? {
+        if let Some(apix) = self.positive("rlnImagePixelSize")? {
             return Ok(Some(apix));
         }
         match (
-            self.f64("rlnDetectorPixelSize")?,
-            self.f64("rlnMagnification")?,
+            self.positive("rlnDetectorPixelSize")?,
+            self.positive("rlnMagnification")?,
         ) {
-            (Some(detector_um), Some(mag)) if mag > 0.0 => Ok(Some(1e4 * detector_um / mag)),
+            (Some(detector_um), Some(mag)) => Ok(Some(1e4 * detector_um / mag)),
             _ => Ok(None),
         }
     }
@@ -329,7 +345,7 @@ impl ParticleTable {
     /// [`IoError::Io`] / [`IoError::StarSyntax`] / [`IoError::RowLength`] from reading the file;
     /// [`IoError::MissingBlock`] when no block lists particles; [`IoError::MissingColumn`] without
     /// `rlnImageName`; [`IoError::BadValue`] (file, line, column, value) for a malformed number or
-    /// image name; [`IoError::UnknownOpticsGroup`]; MRC errors when a referenced stack exists but
+    /// image name, or a pixel size, detector pixel size or magnification that is not positive; [`IoError::UnknownOpticsGroup`]; MRC errors when a referenced stack exists but
     /// its header cannot be read (it is opened only when the box size is needed from it).
     pub fn from_star_with(
         path: impl AsRef<Path>,

@@ -11,7 +11,8 @@
 //!
 //! The crate is organised as data flows:
 //! [`structure`] (PDB/mmCIF → atoms) → [`coarse`] (atoms → RBFs, bonds, side-chain bounds) →
-//! [`density`] (the learnable Burn module) → [`projection`] / [`volume`] (images and maps) →
+//! [`density`] (the learnable Burn module) → [`projection`] / [`volume`] (images and maps; [`fourier`]
+//! renders the images' Fourier transforms, where the [`ctf`] multiplies them) →
 //! [`priors`] (bond and side-chain energies) and [`metrics`] (Cα RMSE, NMSE); [`init`] gives the
 //! starting centers for training (exact, noise, normal-mode deformation, random).
 //!
@@ -31,13 +32,16 @@
 
 pub mod builtin;
 pub mod coarse;
+pub mod ctf;
 pub mod density;
 pub mod error;
+pub mod fourier;
 pub mod init;
 pub mod linalg;
 pub mod metrics;
 pub mod priors;
 pub mod projection;
+pub mod projection_cpu;
 pub mod structure;
 pub mod volume;
 

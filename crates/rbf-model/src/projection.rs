@@ -116,21 +116,47 @@ impl Poses {
 /// `centers` may be one structure for the whole batch (`[1, n_rbf, 3]`) or one per image
 /// (`[batch, n_rbf, 3]`, as the VAE decodes).
 ///
+/// On the CPU (`flex`, f32) this runs the fused operation of [`crate::projection_cpu`], which
+/// evaluates each Gaussian only within [`crate::projection_cpu::CUTOFF_SIGMAS`]·σ of its center
+/// and has an analytic backward; elsewhere, and as the reference, [`project_plain`].
+///
 /// # Shapes
 /// - `centers`: `[1 or batch, n_rbf, 3]` (Å, box frame)
 /// - `amplitudes`: `[n_rbf]` (the integral of each RBF, `a₀·Z_i`)
 /// - `sigma`: `[1]` (Å)
 /// - returns `[batch, D, D]`, indexed `[image][row = y][column = x]`
 pub fn project(centers: Tensor<3>, amplitudes: Tensor<1>, sigma: Tensor<1>, poses: &Poses, grid: &ImageGrid) -> Tensor<3> {
-    let device = centers.device();
-    let [_, n_rbf, _] = centers.dims();
+    if !crate::projection_cpu::supported(&centers.device(), centers.dtype()) {
+        return project_plain(centers, amplitudes, sigma, poses, grid);
+    }
+    let [batch, n_rbf] = [poses.len(), centers.dims()[1]];
+    let (px, py) = image_plane_positions(centers, poses);
+    let weights = amplitudes / sigma.clone().powi_scalar(2).mul_scalar(2.0 * std::f64::consts::PI);
+    crate::projection_cpu::project_gaussians(px.reshape([batch, n_rbf]), py.reshape([batch, n_rbf]), weights, sigma, grid)
+}
+
+/// Where every RBF lands in every image, `p = (R·μ)_xy + t` (Å).
+///
+/// # Shapes
+/// `centers`: `[1 or batch, n_rbf, 3]` → x and y, each `[batch, n_rbf, 1]`.
+fn image_plane_positions(centers: Tensor<3>, poses: &Poses) -> (Tensor<3>, Tensor<3>) {
     let batch = poses.len();
     // p = R·μ for every RBF of every image: [batch, n_rbf, 3] = μ · Rᵀ
     let rotated = centers.matmul(poses.rotations.clone().swap_dims(1, 2));
     let shift_x = poses.shifts.clone().narrow(1, 0, 1).reshape([batch, 1, 1]);
     let shift_y = poses.shifts.clone().narrow(1, 1, 1).reshape([batch, 1, 1]);
-    let px = rotated.clone().narrow(2, 0, 1) + shift_x; // [batch, n_rbf, 1]
-    let py = rotated.narrow(2, 1, 1) + shift_y;
+    (rotated.clone().narrow(2, 0, 1) + shift_x, rotated.narrow(2, 1, 1) + shift_y)
+}
+
+/// [`project`] as dense tensor operations on any backend: `Gx` and `Gy` for every pixel of every
+/// RBF, then one batched matrix product. The reference for the fused CPU path.
+///
+/// # Shapes
+/// As [`project`].
+pub fn project_plain(centers: Tensor<3>, amplitudes: Tensor<1>, sigma: Tensor<1>, poses: &Poses, grid: &ImageGrid) -> Tensor<3> {
+    let device = centers.device();
+    let [_, n_rbf, _] = centers.dims();
+    let (px, py) = image_plane_positions(centers, poses); // [batch, n_rbf, 1]
     let coords = grid.coordinates(&device).reshape([1, 1, grid.box_size()]);
     let two_sigma_sq = sigma.clone().powi_scalar(2).mul_scalar(2.0).reshape([1, 1, 1]);
     let gauss = |p: Tensor<3>| (coords.clone() - p).powi_scalar(2).div(two_sigma_sq.clone()).neg().exp();

@@ -3,8 +3,10 @@
 //! Only model 1 is read. Hydrogens are dropped, and of alternate locations only the first is
 //! kept. Waters and ligands are kept as residues (see [`Residue::is_amino_acid`]) so that callers
 //! decide what to use; the coarse-grained model uses amino acids only.
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use crate::error::ModelError;
 
@@ -94,29 +96,17 @@ pub struct Structure {
 }
 
 impl Structure {
-    /// Read model 1 of a PDB or mmCIF file (format from the extension: `.pdb`, `.ent`, `.cif`,
-    /// `.mmcif`, optionally `.gz`).
+    /// Read model 1 of a PDB or mmCIF file (format from the extension, as [`parse_file`]).
     ///
     /// # Errors
     /// [`ModelError::StructureRead`] if the file is missing or cannot be parsed,
     /// [`ModelError::NoSuchChain`] if a selected chain does not exist.
     pub fn read(path: &Path, selection: &ChainSelection) -> Result<Self, ModelError> {
-        let read_error = |reason: String| ModelError::StructureRead { path: path.to_path_buf(), reason };
-        if !path.is_file() {
-            return Err(read_error("no such file".into()));
-        }
-        let path_str = path.to_str().ok_or_else(|| read_error("the path is not valid UTF-8".into()))?;
-        let (pdb, _warnings) = pdbtbx::ReadOptions::new()
-            .guess_format(path_str)
-            .set_level(pdbtbx::StrictnessLevel::Loose)
-            .set_only_first_model(true)
-            .set_discard_hydrogens(true)
-            .read(path_str)
-            .map_err(|errors| {
-                let text: Vec<String> = errors.iter().take(3).map(|e| e.short_description().to_string()).collect();
-                read_error(text.join("; "))
-            })?;
-        let model = pdb.models().next().ok_or_else(|| read_error("the file holds no model".into()))?;
+        let pdb = parse_file(path, true)?;
+        let model = pdb.models().next().ok_or_else(|| ModelError::StructureRead {
+            path: path.to_path_buf(),
+            reason: "the file holds no model".into(),
+        })?;
 
         let available: Vec<String> = model.chains().map(|c| c.id().to_string()).collect();
         let chain_ids: Vec<String> = match selection {
@@ -150,6 +140,124 @@ impl Structure {
     pub fn amino_acids(&self) -> impl Iterator<Item = &Residue> {
         self.residues.iter().filter(|r| r.is_amino_acid())
     }
+}
+
+/// Parse a PDB or mmCIF file with pdbtbx, hydrogens dropped; only model 1 with
+/// `first_model_only`. The format comes from the extension (any case): `.pdb`, `.pdb1`, `.ent`,
+/// `.cif` or `.mmcif`, or `.pdb.gz` / `.cif.gz`.
+///
+/// pdbtbx panics on some malformed records (a coordinate, occupancy or B-factor that is not a
+/// finite number; invalid characters in a name); such a panic is caught here, without printing
+/// it, and returned as an error.
+///
+/// # Errors
+/// [`ModelError::StructureRead`] naming the file: missing, an unknown extension, or the first
+/// problems pdbtbx reports (with their line numbers where it gives them).
+pub fn parse_file(path: &Path, first_model_only: bool) -> Result<pdbtbx::PDB, ModelError> {
+    let fail = |reason: String| ModelError::StructureRead { path: path.to_path_buf(), reason };
+    if !path.is_file() {
+        return Err(fail("no such file".into()));
+    }
+    let path_str = path.to_str().ok_or_else(|| fail("the path is not valid UTF-8".into()))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let (stem, compressed) = match name.strip_suffix(".gz") {
+        Some(stem) => (stem, true),
+        None => (name.as_str(), false),
+    };
+    let format = match Path::new(stem).extension().and_then(|e| e.to_str()) {
+        Some("pdb" | "pdb1" | "ent") => pdbtbx::Format::Pdb,
+        Some("cif" | "mmcif") => pdbtbx::Format::Mmcif,
+        _ => return Err(fail("unknown structure format; give a .pdb, .ent, .cif or .mmcif file (or .pdb.gz, .cif.gz)".into())),
+    };
+    let result = catch_silently(|| {
+        pdbtbx::ReadOptions::new()
+            .set_format(format)
+            .set_decompress(compressed)
+            .set_level(pdbtbx::StrictnessLevel::Loose)
+            .set_only_first_model(first_model_only)
+            .set_discard_hydrogens(true)
+            .read(path_str)
+    })
+    .map_err(|panic| {
+        let place = match format {
+            pdbtbx::Format::Pdb if !compressed => non_finite_pdb_line(path).map(|n| format!("line {n}: ")),
+            _ => None,
+        };
+        fail(format!(
+            "{}malformed record (pdbtbx: {panic}); check for coordinates, occupancies or B-factors that are not finite numbers and for invalid characters in names",
+            place.unwrap_or_default()
+        ))
+    })?;
+    let (pdb, _warnings) = result.map_err(|errors| {
+        let breaking: Vec<&pdbtbx::PDBError> = errors.iter().filter(|e| e.fails(pdbtbx::StrictnessLevel::Loose)).collect();
+        let shown = if breaking.is_empty() { errors.iter().collect() } else { breaking };
+        let mut messages: Vec<String> = Vec::new();
+        for message in shown.iter().map(|e| describe(e)) {
+            if !messages.contains(&message) && messages.len() < 3 {
+                messages.push(message);
+            }
+        }
+        fail(messages.join("; "))
+    })?;
+    Ok(pdb)
+}
+
+/// The first ATOM/HETATM line (1-based) of a PDB file whose coordinates, occupancy or B-factor
+/// read as a number that is not finite.
+fn non_finite_pdb_line(path: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let position = text.lines().position(|line| {
+        (line.starts_with("ATOM") || line.starts_with("HETATM"))
+            && [30..38, 38..46, 46..54, 54..60, 60..66]
+                .into_iter()
+                .any(|columns| line.get(columns).and_then(|f| f.trim().parse::<f64>().ok()).is_some_and(|v| !v.is_finite()))
+    })?;
+    Some(position + 1)
+}
+
+/// A pdbtbx error as `line N: what` (or `what` without a line).
+fn describe(error: &pdbtbx::PDBError) -> String {
+    use pdbtbx::Context;
+    match error.context() {
+        Context::FullLine { linenumber, .. } | Context::Line { linenumber, .. } => {
+            format!("line {linenumber}: {}", error.short_description())
+        }
+        Context::Range { start_linenumber, .. } | Context::RangeHighlights { start_linenumber, .. } => {
+            format!("line {start_linenumber}: {}", error.short_description())
+        }
+        _ => error.short_description().to_string(),
+    }
+}
+
+thread_local! {
+    /// Whether a panic on this thread is being caught by [`catch_silently`].
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f`, returning a panic's message as `Err` instead of unwinding further. The first call
+/// installs a panic hook that prints nothing while a thread is inside this function and
+/// otherwise calls the hook it replaced.
+fn catch_silently<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    CATCHING.with(|c| c.set(true));
+    // Nothing `f` touches is used after a panic, so unwind safety does not matter.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(false));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".into())
+    })
 }
 
 fn dedup(ids: &[String]) -> Vec<String> {

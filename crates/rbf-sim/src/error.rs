@@ -26,7 +26,7 @@ pub enum SimError {
         source: std::io::Error,
     },
     /// A weights file is malformed.
-    #[error("weights file {path}, line {line}: {reason}")]
+    #[error("weights file {}{}: {reason}", path.display(), if *line == 0 { String::new() } else { format!(", line {line}") })]
     WeightsFile {
         /// The file.
         path: PathBuf,

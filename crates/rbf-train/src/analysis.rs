@@ -22,10 +22,10 @@ use rbf_model::{CoarseModel, ImageGrid, RbfDensityConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
-use crate::heterogeneous::{LATENT_FILE, VAE_FILE, VAE_FORMAT, VAE_INFO_FILE, VaeInfo, VaeModel, load_parameters};
+use crate::heterogeneous::{LATENT_FILE, VAE_FILE, VAE_FORMAT, VAE_INFO_FILE, VaeInfo, VaeModel};
 use crate::npy::read_matrix;
 use crate::plots;
-use crate::run::{read_json, write_json};
+use crate::run::{load_parameters, read_json, write_json};
 
 /// Per-particle state indices in a simulator folder (`int64 [n_particles]`).
 pub const STATES_FILE: &str = "states.npy";
@@ -164,16 +164,7 @@ fn state_coordinates_from_record(path: &Path, n_states: usize) -> Option<Vec<f64
 /// The Cα of every residue of `model` in every model of a PDB or mmCIF file.
 fn read_ca_models(path: &Path, model: &CoarseModel) -> Result<Vec<Vec<[f64; 3]>>, TrainError> {
     let fail = |reason: String| TrainError::Data(format!("{}: {reason}", path.display()));
-    if !path.is_file() {
-        return Err(fail("no such file".into()));
-    }
-    let path_str = path.to_str().ok_or_else(|| fail("the path is not valid UTF-8".into()))?;
-    let (pdb, _) = pdbtbx::ReadOptions::new()
-        .guess_format(path_str)
-        .set_level(pdbtbx::StrictnessLevel::Loose)
-        .set_discard_hydrogens(true)
-        .read(path_str)
-        .map_err(|errors| fail(errors.iter().take(3).map(|e| e.short_description().to_string()).collect::<Vec<_>>().join("; ")))?;
+    let pdb = rbf_model::structure::parse_file(path, false)?;
     let mut out = Vec::new();
     for (m, pdb_model) in pdb.models().enumerate() {
         let mut ca: HashMap<(String, isize, Option<String>), [f64; 3]> = HashMap::new();

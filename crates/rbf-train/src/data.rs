@@ -1,5 +1,5 @@
 //! Particles for training: an image and a pose per particle, from memory or from files.
-use rbf_io::{IoError, ParticleImages, ParticleTable};
+use rbf_io::{CtfParams, IoError, ParticleImages, ParticleTable};
 
 use crate::TrainError;
 
@@ -22,6 +22,10 @@ pub trait ParticleSource: Send + Sync {
     /// # Errors
     /// When the image cannot be read.
     fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError>;
+    /// The CTF of particle `i`, when the particles carry CTF parameters.
+    fn ctf(&self, _i: usize) -> Option<CtfParams> {
+        None
+    }
 }
 
 /// Particles held in memory (for examples and tests).
@@ -64,17 +68,20 @@ impl ParticleSource for InMemoryParticles {
 pub struct FileParticles {
     images: ParticleImages,
     poses: Vec<([[f64; 3]; 3], [f64; 2])>,
+    ctf: Vec<Option<CtfParams>>,
     box_size: usize,
     pixel_size: f64,
 }
 
 impl FileParticles {
     /// Open the images of `table` and check that every particle has a pose, a pixel size and
-    /// square images.
+    /// square images, and that every image is finite (each is read once, so that a NaN or Inf
+    /// pixel is reported before training writes anything).
     ///
     /// # Errors
     /// [`TrainError::Io`] naming the file when poses or the pixel size are missing, when a stack
-    /// cannot be opened, or when the images are not square.
+    /// cannot be opened, when the images are not square, or naming the stack and image that holds
+    /// a NaN or Inf pixel.
     pub fn new(table: &ParticleTable) -> Result<Self, TrainError> {
         table.require_poses()?;
         let images = table.open_images()?;
@@ -86,7 +93,12 @@ impl FileParticles {
             TrainError::Data(format!("{}: no pixel size (rlnImagePixelSize or detector pixel size and magnification)", table.source.display()))
         })?;
         let poses = table.particles.iter().filter_map(|p| p.pose).map(|p| (p.rotation, p.shift)).collect();
-        Ok(FileParticles { images, poses, box_size: nx, pixel_size })
+        let mut image = vec![0.0f32; ny * nx];
+        for i in 0..images.len() {
+            images.read(i, &mut image)?;
+        }
+        let ctf = table.particles.iter().map(|p| p.ctf).collect();
+        Ok(FileParticles { images, poses, ctf, box_size: nx, pixel_size })
     }
 }
 
@@ -105,6 +117,9 @@ impl ParticleSource for FileParticles {
     }
     fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError> {
         Ok(self.images.read(i, out)?)
+    }
+    fn ctf(&self, i: usize) -> Option<CtfParams> {
+        self.ctf[i]
     }
 }
 

@@ -39,6 +39,17 @@ pub enum TrainError {
         /// Step within the epoch (1-based).
         step: usize,
     },
+    /// The caller asked the run to stop (e.g. Ctrl-C); a checkpoint of the step reached was saved,
+    /// from which a resumed run continues with the next step.
+    #[error("stopped in epoch {epoch} after step {step}; the checkpoint in {} continues the run from the next step", checkpoint.display())]
+    Interrupted {
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Steps done in that epoch.
+        step: usize,
+        /// The checkpoint folder.
+        checkpoint: std::path::PathBuf,
+    },
 }
 
 /// A compute backend.

@@ -15,8 +15,9 @@
 //! order one whatever the scale of the data.
 //!
 //! Everything random is drawn on the host from the seed (network weights, the shuffle, the
-//! reparameterisation noise of every step), so that a run can be resumed from its checkpoint to
-//! exactly the result of an uninterrupted run.
+//! reparameterisation noise of every step), so that a run can be resumed from its checkpoint (at
+//! the start, after every epoch, or at the step where the caller stopped it) to exactly the result
+//! of an uninterrupted run.
 //!
 //! A run folder holds what a homogeneous one does (`config.json`, `log.jsonl`, `checkpoint/`,
 //! `model.pdb`, `model.cif`, `volume.mrc` and `metrics.json`; the structure and volume are those
@@ -24,13 +25,12 @@
 //! order, `float32 [n_particles, latent_dim]`), `vae.bin` (the trained parameters, burnpack) and
 //! `vae.json` (what is needed to rebuild the model: settings, coarse-grained structure, box, the
 //! range of the latents seen in training). [`crate::analysis::VaeRun`] opens it again.
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::module::{ModuleMapper, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::prelude::*;
-use burn::store::ModuleRecord;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -45,7 +45,10 @@ use crate::TrainError;
 use crate::analysis::{HeterogeneousAccuracy, StateTruth, median_latent, score};
 use crate::data::{ParticleSource, background_variance, mean_image_mass};
 use crate::loss::{LossConfig, LossTerms};
-use crate::run::{config_key, io_error, read_json, shuffle, write_json, write_log};
+use crate::run::{
+    CHECKPOINT_DIR, CheckpointFiles, CheckpointState, EpochClock, EpochSoFar, config_key, io_error, load_checkpoint, load_parameters,
+    parameters_bytes, save_checkpoint, shuffle, write_json, write_log,
+};
 
 /// Settings of a heterogeneous run. Defaults are the paper's (§4).
 #[derive(Config, Debug)]
@@ -89,6 +92,24 @@ pub struct HeterogeneousConfig {
     /// Start a₀ from the images' mean total intensity instead of `density.amplitude_scale`.
     #[config(default = true)]
     pub amplitude_from_data: bool,
+    /// What the encoder reads of each particle.
+    #[config(default = "EncoderInput::Image")]
+    pub encoder_input: EncoderInput,
+}
+
+/// What the encoder reads of each particle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderInput {
+    /// The image itself, `D²` pixels (the paper's encoder).
+    #[default]
+    Image,
+    /// The image's score: the gradient of its squared error against the base structure's
+    /// projection at the particle's known pose, with respect to every base center, `3·n_rbf`
+    /// values in the structure's own frame. It says how each RBF would have to move to explain
+    /// that image; unlike the pixels, it does not depend on the pose (only the component along
+    /// the beam is missing), so the encoder need not learn to undo rotations.
+    Score,
 }
 
 /// The heterogeneous model: the image encoder, the offset decoder and the base density.
@@ -106,7 +127,11 @@ impl VaeModel {
     /// The model at its start: networks drawn from `config.seed` (the decoder's output layer at
     /// zero, so that every latent first decodes to the base structure) around `density`.
     pub fn new(config: &HeterogeneousConfig, density: RbfDensity, box_size: usize, device: &Device) -> Self {
-        let encoder = EncoderConfig::new(box_size)
+        let input_dim = match config.encoder_input {
+            EncoderInput::Image => box_size * box_size,
+            EncoderInput::Score => 3 * density.n_rbf(),
+        };
+        let encoder = EncoderConfig::new(input_dim)
             .with_latent_dim(config.latent_dim)
             .with_width(config.width)
             .with_layers(config.layers)
@@ -225,6 +250,7 @@ pub struct VaeTrainer {
     loss: LossConfig,
     kl_weight: f64,
     input_scale: f64,
+    encoder_input: EncoderInput,
     grid: ImageGrid,
     learning_rate: f64,
 }
@@ -243,7 +269,23 @@ impl VaeTrainer {
         adam: &AdamConfig,
         learning_rate: f64,
     ) -> Self {
-        VaeTrainer { model, optimizer: adam.init(), priors, loss, kl_weight, input_scale, grid, learning_rate }
+        VaeTrainer {
+            model,
+            optimizer: adam.init(),
+            priors,
+            loss,
+            kl_weight,
+            input_scale,
+            encoder_input: EncoderInput::Image,
+            grid,
+            learning_rate,
+        }
+    }
+
+    /// Let the encoder read `input` (the image by default) times the input scale.
+    pub fn with_encoder_input(mut self, input: EncoderInput) -> Self {
+        self.encoder_input = input;
+        self
     }
 
     /// Replace the optimizer state by a saved one.
@@ -263,7 +305,8 @@ impl VaeTrainer {
     /// # Shapes
     /// `images`: `[batch, D, D]`; `eps`: `[batch, latent_dim]`.
     pub fn step(&mut self, poses: &Poses, images: Tensor<3>, eps: Tensor<2>) -> VaeLossValues {
-        let latent = self.model.encoder.forward(images.clone().mul_scalar(self.input_scale));
+        let features = encoder_features(&self.model, self.encoder_input, poses, images.clone(), &self.grid);
+        let latent = self.model.encoder.forward_features(features.mul_scalar(self.input_scale));
         let z = reparameterize_with_noise(&latent, eps);
         let offsets = self.model.decoder.forward(z);
         let centers = self.model.density.centers.val().unsqueeze_dim(0) + offsets.clone();
@@ -279,29 +322,96 @@ impl VaeTrainer {
     }
 }
 
+/// What the encoder reads of a batch of particles (before the input scale), `[batch, input_dim]`.
+///
+/// # Shapes
+/// `images`: `[batch, D, D]` → `[batch, D²]` ([`EncoderInput::Image`]) or `[batch, 3·n_rbf]`
+/// ([`EncoderInput::Score`]).
+pub fn encoder_features(model: &VaeModel, input: EncoderInput, poses: &Poses, images: Tensor<3>, grid: &ImageGrid) -> Tensor<2> {
+    let [batch, h, w] = images.dims();
+    match input {
+        EncoderInput::Image => images.reshape([batch, h * w]),
+        EncoderInput::Score => {
+            // The gradient of Σ_pixels (projection − image)² with respect to a per-image copy of
+            // the base centers, taken on an autodiff graph of its own: a constant for the step.
+            let device = images.device();
+            let density = &model.density;
+            let n_rbf = density.n_rbf();
+            let centers = density.centers.val().without_autodiff().unsqueeze_dim::<3>(0).repeat_dim(0, batch);
+            let leaf = centers.autodiff().require_grad();
+            let amplitudes = density.amplitudes().without_autodiff().autodiff();
+            let sigma = density.sigma().without_autodiff().autodiff();
+            let predicted = rbf_model::projection::project(leaf.clone(), amplitudes, sigma, poses, grid);
+            let residual = predicted - images.without_autodiff().autodiff();
+            let grads = residual.powi_scalar(2).sum().backward();
+            let score = leaf.grad(&grads).unwrap_or_else(|| Tensor::zeros([batch, n_rbf, 3], &device).without_autodiff());
+            let score = score.reshape([batch, 3 * n_rbf]);
+            if device.is_autodiff() { score.autodiff() } else { score }
+        }
+    }
+}
+
+/// The input scale of the encoder: one over the root-mean-square of its features on up to
+/// `max_images` particles (for [`EncoderInput::Image`], one over the noise standard deviation).
+fn feature_scale(model: &VaeModel, input: EncoderInput, data: &dyn ParticleSource, noise_variance: f64, max_images: usize) -> Result<f64, TrainError> {
+    if input == EncoderInput::Image {
+        return Ok(1.0 / noise_variance.sqrt());
+    }
+    let grid = ImageGrid::new(data.box_size(), data.pixel_size())?;
+    let device = model.density.electrons.device();
+    let mut sum = 0.0;
+    let mut count = 0usize;
+    for_each_chunk(data, max_images.min(data.len()), &device, |poses, images| {
+        let features = encoder_features(model, input, poses, images, &grid);
+        count += features.dims().iter().product::<usize>();
+        sum += scalar(features.powi_scalar(2).sum());
+        Ok(())
+    })?;
+    let rms = (sum / count.max(1) as f64).sqrt();
+    Ok(if rms > 0.0 && rms.is_finite() { 1.0 / rms } else { 1.0 })
+}
+
+/// Call `f` with the poses and images of the first `n` particles, 64 at a time.
+fn for_each_chunk(
+    data: &dyn ParticleSource,
+    n: usize,
+    device: &Device,
+    mut f: impl FnMut(&Poses, Tensor<3>) -> Result<(), TrainError>,
+) -> Result<(), TrainError> {
+    const CHUNK: usize = 64;
+    let d = data.box_size();
+    let mut images = vec![0.0f32; CHUNK * d * d];
+    for start in (0..n).step_by(CHUNK) {
+        let count = CHUNK.min(n - start);
+        for k in 0..count {
+            data.read_image(start + k, &mut images[k * d * d..(k + 1) * d * d])?;
+        }
+        let (rotations, shifts): (Vec<_>, Vec<_>) = (start..start + count).map(|i| data.pose(i)).unzip();
+        let x = Tensor::<3>::from_data(TensorData::new(images[..count * d * d].to_vec(), [count, d, d]), device);
+        f(&Poses::from_host(&rotations, &shifts, device), x)?;
+    }
+    Ok(())
+}
+
 /// The latent means of every particle, in particle order, `[n_particles][latent_dim]`: the
-/// images times `input_scale` through the encoder, in batches, without gradients.
+/// encoder's features (`input`) times `input_scale` through the encoder, in batches, without
+/// gradients.
 ///
 /// # Errors
 /// When an image cannot be read.
-pub fn encode_particles(model: &VaeModel, data: &dyn ParticleSource, input_scale: f64) -> Result<Vec<Vec<f64>>, TrainError> {
-    const CHUNK: usize = 64;
-    let encoder = model.encoder.valid();
+pub fn encode_particles(model: &VaeModel, data: &dyn ParticleSource, input: EncoderInput, input_scale: f64) -> Result<Vec<Vec<f64>>, TrainError> {
+    let model = model.valid();
+    let grid = ImageGrid::new(data.box_size(), data.pixel_size())?;
     let device = model.density.electrons.device();
-    let d = data.box_size();
     let dim = model.latent_dim();
     let mut out = Vec::with_capacity(data.len());
-    let mut images = vec![0.0f32; CHUNK * d * d];
-    for start in (0..data.len()).step_by(CHUNK) {
-        let n = CHUNK.min(data.len() - start);
-        for k in 0..n {
-            data.read_image(start + k, &mut images[k * d * d..(k + 1) * d * d])?;
-        }
-        let x = Tensor::<3>::from_data(TensorData::new(images[..n * d * d].to_vec(), [n, d, d]), &device).mul_scalar(input_scale);
-        let Latent { mean, .. } = encoder.forward(x);
+    for_each_chunk(data, data.len(), &device, |poses, images| {
+        let features = encoder_features(&model, input, poses, images, &grid).mul_scalar(input_scale);
+        let Latent { mean, .. } = model.encoder.forward_features(features);
         let values = mean.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Data(format!("{e:?}")))?;
         out.extend(values.chunks_exact(dim).map(|row| row.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>()));
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -362,24 +472,34 @@ pub struct Progress {
     pub images_per_s: f64,
 }
 
-/// The state saved after every epoch; the parameters and the optimizer are in the files it names.
+/// The state saved at the start, after every epoch and when stopped; the parameters and the
+/// optimizer are in the files it names.
 #[derive(Debug, Serialize, Deserialize)]
 struct Checkpoint {
     config: String,
     epochs_done: usize,
+    /// How far the run got into the next epoch, when it was stopped mid-epoch.
+    #[serde(default)]
+    epoch_so_far: Option<EpochSoFar<VaeLossValues>>,
     start: Vec<[f64; 3]>,
     sigma: f64,
     amplitude_scale: f64,
     noise_variance: f64,
     input_scale: f64,
     train_seconds: f64,
-    model_file: Option<String>,
-    optimizer_file: Option<String>,
+    #[serde(flatten)]
+    files: CheckpointFiles,
     log: Vec<EpochLog>,
 }
 
-const CHECKPOINT_DIR: &str = "checkpoint";
-const STATE_FILE: &str = "state.json";
+impl CheckpointState for Checkpoint {
+    fn config(&self) -> &str {
+        &self.config
+    }
+    fn files(&mut self) -> &mut CheckpointFiles {
+        &mut self.files
+    }
+}
 /// The trained parameters in a run folder.
 pub const VAE_FILE: &str = "vae.bin";
 /// What rebuilds the model of a run folder.
@@ -487,12 +607,15 @@ impl CoarseModelRecord {
 /// Train the heterogeneous model of `model` on `data`, from the centers `start` (box frame),
 /// writing the run folder `out`. With `resume`, continue from `out`'s checkpoint instead of
 /// starting anew. With a `truth`, every epoch is scored against it (Spearman correlation of the
-/// latent with the true coordinate, Cα RMSE at every true state).
+/// latent with the true coordinate, Cα RMSE at every true state). `progress` is called after every
+/// step; when it returns [`ControlFlow::Break`] the run saves a checkpoint of that step and stops
+/// with [`TrainError::Interrupted`].
 ///
 /// # Errors
 /// [`TrainError::Data`] for an empty or ill-fitting particle set or truth, [`TrainError::Resume`]
 /// for a missing checkpoint or one written by other settings, [`TrainError::NonFinite`] when a loss
-/// term stops being finite (the last checkpoint stays), and I/O errors naming the file.
+/// term stops being finite (the last checkpoint stays), [`TrainError::Interrupted`] when stopped,
+/// and I/O errors naming the file.
 #[allow(clippy::too_many_arguments)]
 pub fn train_vae(
     config: &HeterogeneousConfig,
@@ -503,16 +626,16 @@ pub fn train_vae(
     device: &Device,
     out: &Path,
     resume: bool,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Summary, TrainError> {
     validate(config, model, start, data, truth)?;
     let grid = ImageGrid::new(data.box_size(), data.pixel_size())?;
     let config_json = config_key(config);
     let checkpoint_dir = out.join(CHECKPOINT_DIR);
     let (mut trainer, mut state) = if resume {
-        let state = load_checkpoint(&checkpoint_dir, &config_json)?;
-        let (Some(model_file), Some(optimizer_file)) = (&state.model_file, &state.optimizer_file) else {
-            return Err(io_error(&checkpoint_dir.join(STATE_FILE), "it names no parameter or optimizer file"));
+        let state: Checkpoint = load_checkpoint(&checkpoint_dir, &config_json)?;
+        let (Some(model_file), Some(optimizer_file)) = (&state.files.model_file, &state.files.optimizer_file) else {
+            return Err(io_error(&checkpoint_dir, "its state names no parameter or optimizer file"));
         };
         let density = RbfDensityConfig::new().init(&state.start, &model.electrons, device);
         let vae = load_parameters(VaeModel::new(config, density, data.box_size(), device), &checkpoint_dir.join(model_file))?;
@@ -536,22 +659,25 @@ pub fn train_vae(
             }
         }
         let density = density_config.init(start, &model.electrons, device);
-        let input_scale = 1.0 / noise_variance.sqrt();
-        let state = Checkpoint {
+        let vae = VaeModel::new(config, density, data.box_size(), device);
+        let input_scale = feature_scale(&vae, config.encoder_input, data, noise_variance, 256)?;
+        let mut state = Checkpoint {
             config: config_json.clone(),
             epochs_done: 0,
+            epoch_so_far: None,
             start: start.to_vec(),
             sigma: density_config.sigma,
             amplitude_scale: density_config.amplitude_scale,
             noise_variance,
             input_scale,
             train_seconds: 0.0,
-            model_file: None,
-            optimizer_file: None,
+            files: CheckpointFiles::default(),
             log: Vec::new(),
         };
-        let vae = VaeModel::new(config, density, data.box_size(), device);
-        (new_trainer(config, model, vae, noise_variance, input_scale, grid), state)
+        let trainer = new_trainer(config, model, vae, noise_variance, input_scale, grid);
+        // A checkpoint from the start: a run killed in its first epoch can be resumed too.
+        checkpoint(&checkpoint_dir, "0", &mut state, &trainer)?;
+        (trainer, state)
     };
 
     let total_epochs = config.warmup_epochs + config.epochs;
@@ -561,9 +687,9 @@ pub fn train_vae(
     for epoch in state.epochs_done..total_epochs {
         let mut order: Vec<usize> = (0..data.len()).collect();
         shuffle(&mut order, config.seed, epoch);
-        let mut sums = VaeLossValues::default();
-        let t0 = Instant::now();
-        for (step, batch) in order.chunks_exact(config.batch_size).enumerate() {
+        let clock = EpochClock::start(state.epoch_so_far.take());
+        let mut sums = clock.sums();
+        for (step, batch) in order.chunks_exact(config.batch_size).enumerate().skip(clock.steps_done()) {
             let (rotations, shifts): (Vec<_>, Vec<_>) = batch.iter().map(|&i| data.pose(i)).unzip();
             for (k, &i) in batch.iter().enumerate() {
                 data.read_image(i, &mut images[k * d * d..(k + 1) * d * d])?;
@@ -580,21 +706,27 @@ pub fn train_vae(
             sums.kl += loss.kl;
             sums.bond += loss.bond;
             sums.side_chain += loss.side_chain;
-            let images_per_s = ((step + 1) * config.batch_size) as f64 / t0.elapsed().as_secs_f64();
-            progress(&Progress { epoch: epoch + 1, epochs: total_epochs, step: step + 1, steps, loss, images_per_s });
+            let images_per_s = clock.images_per_s(step, config.batch_size);
+            if progress(&Progress { epoch: epoch + 1, epochs: total_epochs, step: step + 1, steps, loss, images_per_s }).is_break() {
+                state.epoch_so_far = Some(clock.after(step, sums));
+                checkpoint(&checkpoint_dir, &format!("{epoch}-{}", step + 1), &mut state, &trainer)?;
+                return Err(TrainError::Interrupted { epoch: epoch + 1, step: step + 1, checkpoint: checkpoint_dir });
+            }
         }
-        let seconds = t0.elapsed().as_secs_f64();
+        let seconds = clock.seconds();
         let warmup = epoch < config.warmup_epochs;
         if epoch + 1 == config.warmup_epochs {
             // End of the warm-up: keep σ and a₀; centers and networks back at their start; fresh Adam.
             let density = trainer.model.density.clone().with_centers(&state.start);
             let vae = VaeModel::new(config, density, d, device);
+            // σ and a₀ moved: measure the scale of the encoder's features again.
+            state.input_scale = feature_scale(&vae, config.encoder_input, data, state.noise_variance, 256)?;
             trainer = new_trainer(config, model, vae, state.noise_variance, state.input_scale, grid);
         }
         let (sigma, amplitude_scale) = trainer.model.density.sigma_and_scale();
         let accuracy = match truth {
             Some(t) => {
-                let z = encode_particles(&trainer.model, data, state.input_scale)?;
+                let z = encode_particles(&trainer.model, data, config.encoder_input, state.input_scale)?;
                 Some(score(&trainer.model.valid(), model, &z, t))
             }
             None => None,
@@ -615,12 +747,12 @@ pub fn train_vae(
         state.sigma = sigma;
         state.amplitude_scale = amplitude_scale;
         state.train_seconds += seconds;
-        save_checkpoint(&checkpoint_dir, &mut state, &trainer)?;
+        checkpoint(&checkpoint_dir, &(epoch + 1).to_string(), &mut state, &trainer)?;
         write_log(&out.join("log.jsonl"), &state.log)?;
     }
 
     let inference = trainer.model.valid();
-    let z = encode_particles(&trainer.model, data, state.input_scale)?;
+    let z = encode_particles(&trainer.model, data, config.encoder_input, state.input_scale)?;
     let latent_range = latent_range(&z, config.latent_dim);
     let summary = Summary {
         final_accuracy: state.log.last().and_then(|l| l.accuracy),
@@ -644,7 +776,15 @@ pub fn train_vae(
     Ok(summary)
 }
 
-fn validate(
+/// Check the settings against the model, the start, the particles and the truth, as
+/// [`train_vae`] does first; callers run it before they create anything in the run folder.
+///
+/// # Errors
+/// [`TrainError::Data`] describing the first problem: a start of the wrong length, fewer
+/// particles than one batch (or a batch of 0), a learning rate, network size, KL weight, σ or
+/// noise variance out of range, a truth that disagrees with the particles, or a start that does
+/// not fit the particles' box.
+pub fn validate(
     config: &HeterogeneousConfig,
     model: &CoarseModel,
     start: &[[f64; 3]],
@@ -688,6 +828,7 @@ fn new_trainer(config: &HeterogeneousConfig, model: &CoarseModel, vae: VaeModel,
     let loss = LossConfig::new().with_image_weight(pixels / (2.0 * noise_variance));
     let priors = Priors::new(model, config.priors.clone(), &vae.density.electrons.device());
     VaeTrainer::new(vae, priors, loss, config.kl_weight, input_scale, grid, &AdamConfig::new(), config.learning_rate)
+        .with_encoder_input(config.encoder_input)
 }
 
 /// The standard-normal draws of one step, from the seed, the epoch and the step alone.
@@ -704,49 +845,12 @@ fn latent_range(z: &[Vec<f64>], dim: usize) -> Vec<[f64; 2]> {
         .collect()
 }
 
-fn parameters_bytes(model: &VaeModel, path: &Path) -> Result<Vec<u8>, TrainError> {
-    let bytes = model.clone().into_record().into_bytes().map_err(|e| io_error(path, format!("{e:?}")))?;
-    Ok(bytes.to_vec())
-}
-
-/// Load the parameters saved in `path` into `model` (which fixes the shapes).
-///
-/// # Errors
-/// [`TrainError::Resume`] naming the file when it cannot be read or does not fit the model.
-pub(crate) fn load_parameters(model: VaeModel, path: &Path) -> Result<VaeModel, TrainError> {
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| io_error(path, e))?;
-    model.try_load_record(record).map_err(|e| io_error(path, format!("the parameters do not fit this model ({e})")))
-}
-
-fn save_checkpoint(dir: &Path, state: &mut Checkpoint, trainer: &VaeTrainer) -> Result<(), TrainError> {
-    // New files under the epoch's name, then the state that points at them, then the old files go:
-    // a crash anywhere leaves a consistent checkpoint.
-    let model_file = format!("model-{}.bin", state.epochs_done);
-    let optimizer_file = format!("optimizer-{}.bin", state.epochs_done);
-    let model_bytes = parameters_bytes(&trainer.model, &dir.join(&model_file))?;
-    rbf_io::atomic::write_atomically(&dir.join(&model_file), |w| std::io::Write::write_all(w, &model_bytes))?;
-    let optimizer_bytes = trainer.optimizer_record().into_bytes().map_err(|e| io_error(dir, format!("{e:?}")))?;
-    rbf_io::atomic::write_atomically(&dir.join(&optimizer_file), |w| std::io::Write::write_all(w, &optimizer_bytes))?;
-    let old = [state.model_file.replace(model_file), state.optimizer_file.replace(optimizer_file)];
-    write_json(&dir.join(STATE_FILE), state)?;
-    for file in old.into_iter().flatten().filter(|f| Some(f) != state.model_file.as_ref() && Some(f) != state.optimizer_file.as_ref()) {
-        // A leftover file only wastes space; the state no longer names it.
-        let _ = std::fs::remove_file(dir.join(file));
-    }
-    Ok(())
-}
-
-fn load_checkpoint(dir: &Path, config_json: &str) -> Result<Checkpoint, TrainError> {
-    let path = dir.join(STATE_FILE);
-    if !path.is_file() {
-        return Err(io_error(&path, "no checkpoint"));
-    }
-    let state: Checkpoint = read_json(&path)?;
-    if state.config != config_json {
-        return Err(io_error(&path, "it was written by a run with other settings (see config.json in the run folder)"));
-    }
-    Ok(state)
+/// Save the checkpoint `tag` (`epochs done` or `epoch-steps done`): the model's parameters, the
+/// optimizer, and `state`.
+fn checkpoint(dir: &Path, tag: &str, state: &mut Checkpoint, trainer: &VaeTrainer) -> Result<(), TrainError> {
+    let parameters = parameters_bytes(&trainer.model, dir)?;
+    let optimizer = trainer.optimizer_record().into_bytes().map_err(|e| io_error(dir, format!("{e:?}")))?;
+    save_checkpoint(dir, tag, &parameters, &optimizer, state)
 }
 
 fn write_outputs(

@@ -9,13 +9,14 @@
 //! `Σ_pixels (x̂ − x)² / 2σ_noise²`, averaged over the batch; the noise variance is estimated from
 //! the images' background unless given. The priors are in the same units (per Å²).
 //!
-//! A run folder holds `config.json`, `log.jsonl` (one line per epoch), `checkpoint/` (after every
-//! epoch, atomically), and at the end `model.pdb`, `model.cif`, `volume.mrc` and `metrics.json`.
-//! [`train`] with `resume = true` continues from the checkpoint to the same result as an
+//! A run folder holds `config.json`, `log.jsonl` (one line per epoch), `checkpoint/` (at the start,
+//! after every epoch, and at the step reached when the caller stops the run; atomically), and at
+//! the end `model.pdb`, `model.cif`, `volume.mrc` and `metrics.json`. [`train`] with
+//! `resume = true` continues from the checkpoint, mid-epoch included, to the same result as an
 //! uninterrupted run.
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::optim::{AdamConfig, OptimizerRecord};
 use burn::prelude::*;
@@ -26,9 +27,13 @@ use rbf_model::priors::{PriorConfig, Priors};
 use rbf_model::{CoarseModel, ImageGrid, Poses, RbfDensity, RbfDensityConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::ctf::{CtfBatcher, mean_image_mass_with_ctf, require_ctf};
 use crate::data::{ParticleSource, background_variance, mean_image_mass};
 use crate::loss::{LossConfig, LossValues};
-use crate::run::{config_key, io_error, shuffle, write_log};
+use crate::run::{
+    CHECKPOINT_DIR, CheckpointFiles, CheckpointState, EpochClock, EpochSoFar, config_key, io_error, load_checkpoint, load_parameters,
+    parameters_bytes, save_checkpoint, shuffle, write_log,
+};
 use crate::step::HomogeneousTrainer;
 use crate::TrainError;
 pub use crate::truth::Truth;
@@ -82,6 +87,11 @@ pub struct HomogeneousConfig {
     /// fixed length, so that extending a run with more epochs does not change its past.
     #[config(default = 5.0)]
     pub schedule_epochs: f64,
+    /// Model each particle's CTF ([`ParticleSource::ctf`], required of every particle): the image
+    /// term compares the CTF-modulated projections with the images, in Fourier space
+    /// ([`crate::ctf`]). Off: the projections are compared with the images as they are.
+    #[config(default = false)]
+    pub ctf: bool,
 }
 
 impl HomogeneousConfig {
@@ -167,11 +177,15 @@ pub struct Progress {
     pub images_per_s: f64,
 }
 
-/// The state saved after every epoch.
+/// The state saved at the start, after every epoch and when stopped; the parameters and the
+/// optimizer are in the files it names.
 #[derive(Debug, Serialize, Deserialize)]
 struct Checkpoint {
     config: String,
     epochs_done: usize,
+    /// How far the run got into the next epoch, when it was stopped mid-epoch.
+    #[serde(default)]
+    epoch_so_far: Option<EpochSoFar<LossValues>>,
     start: Vec<[f64; 3]>,
     centers: Vec<[f64; 3]>,
     sigma: f64,
@@ -179,20 +193,34 @@ struct Checkpoint {
     initial_amplitude_scale: f64,
     noise_variance: f64,
     train_seconds: f64,
+    /// Absent in checkpoints of earlier versions, which hold the parameters in the fields above
+    /// and the optimizer in [`LEGACY_OPTIMIZER_FILE`].
+    #[serde(flatten)]
+    files: CheckpointFiles,
     log: Vec<EpochLog>,
 }
 
-const CHECKPOINT_DIR: &str = "checkpoint";
-const STATE_FILE: &str = "state.json";
-const OPTIMIZER_FILE: &str = "optimizer.bin";
+impl CheckpointState for Checkpoint {
+    fn config(&self) -> &str {
+        &self.config
+    }
+    fn files(&mut self) -> &mut CheckpointFiles {
+        &mut self.files
+    }
+}
+
+const LEGACY_OPTIMIZER_FILE: &str = "optimizer.bin";
 
 /// Train the homogeneous model of `model` on `data`, from the centers `start` (box frame), writing
 /// the run folder `out`. With `resume`, continue from `out`'s checkpoint instead of starting anew.
+/// `progress` is called after every step; when it returns [`ControlFlow::Break`] the run saves a
+/// checkpoint of that step and stops with [`TrainError::Interrupted`].
 ///
 /// # Errors
 /// [`TrainError::Data`] for an empty or ill-fitting particle set, [`TrainError::Resume`] for a
 /// missing checkpoint or one written by another configuration, [`TrainError::NonFinite`] when a loss
-/// term stops being finite (the last checkpoint stays), and I/O errors naming the file.
+/// term stops being finite (the last checkpoint stays), [`TrainError::Interrupted`] when stopped,
+/// and I/O errors naming the file.
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     config: &HomogeneousConfig,
@@ -203,22 +231,24 @@ pub fn train(
     device: &Device,
     out: &Path,
     resume: bool,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Summary, TrainError> {
     validate(config, model, start, data)?;
     let grid = ImageGrid::new(data.box_size(), data.pixel_size())?;
     let config_json = config_key(config);
     let checkpoint_dir = out.join(CHECKPOINT_DIR);
     let (mut trainer, mut state) = if resume {
-        let state = load_checkpoint(&checkpoint_dir, &config_json)?;
+        let state: Checkpoint = load_checkpoint(&checkpoint_dir, &config_json)?;
         let density = RbfDensityConfig::new()
             .init(&state.start, &model.electrons, device)
             .with_centers(&state.centers)
             .with_sigma_and_scale(state.sigma, state.amplitude_scale);
-        let record = OptimizerRecord::load(checkpoint_dir.join(OPTIMIZER_FILE)).map_err(|e| TrainError::Resume {
-            path: checkpoint_dir.join(OPTIMIZER_FILE),
-            reason: format!("{e:?}"),
-        })?;
+        let density = match &state.files.model_file {
+            Some(file) => load_parameters(density, &checkpoint_dir.join(file))?,
+            None => density,
+        };
+        let path = checkpoint_dir.join(state.files.optimizer_file.as_deref().unwrap_or(LEGACY_OPTIMIZER_FILE));
+        let record = OptimizerRecord::load(&path).map_err(|e| io_error(&path, format!("{e:?}")))?;
         let trainer = new_trainer(config, model, density, state.noise_variance, grid, device).with_optimizer_record(record);
         (trainer, state)
     } else {
@@ -231,15 +261,16 @@ pub fn train(
         let mut density_config = config.density.clone();
         if config.amplitude_from_data {
             let electrons: f64 = model.electrons.iter().sum();
-            let mass = mean_image_mass(data, 1000)?;
+            let mass = if config.ctf { mean_image_mass_with_ctf(data, 1000)? } else { mean_image_mass(data, 1000)? };
             if mass > 0.0 && electrons > 0.0 {
                 density_config.amplitude_scale = mass / electrons;
             }
         }
         let density = density_config.init(start, &model.electrons, device);
-        let state = Checkpoint {
+        let mut state = Checkpoint {
             config: config_json.clone(),
             epochs_done: 0,
+            epoch_so_far: None,
             start: start.to_vec(),
             centers: start.to_vec(),
             sigma: density_config.sigma,
@@ -247,30 +278,38 @@ pub fn train(
             initial_amplitude_scale: density_config.amplitude_scale,
             noise_variance,
             train_seconds: 0.0,
+            files: CheckpointFiles::default(),
             log: Vec::new(),
         };
-        (new_trainer(config, model, density, noise_variance, grid, device), state)
+        let trainer = new_trainer(config, model, density, noise_variance, grid, device);
+        // A checkpoint from the start: a run killed in its first epoch can be resumed too.
+        checkpoint(&checkpoint_dir, "0", &mut state, &trainer)?;
+        (trainer, state)
     };
 
     let total_epochs = config.warmup_epochs + config.epochs;
     let steps = data.len() / config.batch_size;
     let d = data.box_size();
     let mut images = vec![0.0f32; config.batch_size * d * d];
+    let mut ctf_batcher = config.ctf.then(|| CtfBatcher::new(grid));
     for epoch in state.epochs_done..total_epochs {
         let mut order: Vec<usize> = (0..data.len()).collect();
         shuffle(&mut order, config.seed, epoch);
-        let mut sums = LossValues { image: 0.0, bond: 0.0, side_chain: 0.0 };
-        let t0 = Instant::now();
-        for (step, batch) in order.chunks_exact(config.batch_size).enumerate() {
+        let clock = EpochClock::start(state.epoch_so_far.take());
+        let mut sums = clock.sums();
+        for (step, batch) in order.chunks_exact(config.batch_size).enumerate().skip(clock.steps_done()) {
             let (rotations, shifts): (Vec<_>, Vec<_>) = batch.iter().map(|&i| data.pose(i)).unzip();
             for (k, &i) in batch.iter().enumerate() {
                 data.read_image(i, &mut images[k * d * d..(k + 1) * d * d])?;
             }
-            let x = Tensor::from_data(TensorData::new(images.clone(), [batch.len(), d, d]), device);
             let warmup = epoch < config.warmup_epochs;
             let progress_in_schedule = if warmup { 1.0 } else { config.schedule(epoch - config.warmup_epochs, step, steps) };
             trainer.min_sigma = config.coarse_sigma * (1.0 - progress_in_schedule);
-            let loss = trainer.step(&Poses::from_host(&rotations, &shifts, device), x);
+            let poses = Poses::from_host(&rotations, &shifts, device);
+            let loss = match ctf_batcher.as_mut() {
+                Some(batcher) => trainer.step_ctf(&poses, batcher.batch(data, batch, &images, device)?),
+                None => trainer.step(&poses, Tensor::from_data(TensorData::new(images.clone(), [batch.len(), d, d]), device)),
+            };
             let noise = config.anneal_noise * (1.0 - progress_in_schedule);
             if noise > 0.0 {
                 let offsets = gaussian_offsets(trainer.density.n_rbf(), noise, config.seed, epoch, step);
@@ -284,10 +323,14 @@ pub fn train(
             sums.image += loss.image;
             sums.bond += loss.bond;
             sums.side_chain += loss.side_chain;
-            let images_per_s = ((step + 1) * config.batch_size) as f64 / t0.elapsed().as_secs_f64();
-            progress(&Progress { epoch: epoch + 1, epochs: total_epochs, step: step + 1, steps, loss, images_per_s });
+            let images_per_s = clock.images_per_s(step, config.batch_size);
+            if progress(&Progress { epoch: epoch + 1, epochs: total_epochs, step: step + 1, steps, loss, images_per_s }).is_break() {
+                state.epoch_so_far = Some(clock.after(step, sums));
+                checkpoint(&checkpoint_dir, &format!("{epoch}-{}", step + 1), &mut state, &trainer)?;
+                return Err(TrainError::Interrupted { epoch: epoch + 1, step: step + 1, checkpoint: checkpoint_dir });
+            }
         }
-        let seconds = t0.elapsed().as_secs_f64();
+        let seconds = clock.seconds();
         let warmup = epoch < config.warmup_epochs;
         if epoch + 1 == config.warmup_epochs {
             // End of the warm-up: keep σ and a₀, put the centers back at the start, fresh Adam.
@@ -314,7 +357,7 @@ pub fn train(
         state.sigma = sigma;
         state.amplitude_scale = amplitude_scale;
         state.train_seconds += seconds;
-        save_checkpoint(&checkpoint_dir, &state, &trainer)?;
+        checkpoint(&checkpoint_dir, &(epoch + 1).to_string(), &mut state, &trainer)?;
         write_log(&out.join("log.jsonl"), &state.log)?;
     }
 
@@ -338,7 +381,14 @@ pub fn train(
     Ok(summary)
 }
 
-fn validate(config: &HomogeneousConfig, model: &CoarseModel, start: &[[f64; 3]], data: &dyn ParticleSource) -> Result<(), TrainError> {
+/// Check the settings against the model, the start and the particles, as [`train`] does first;
+/// callers run it before they create anything in the run folder.
+///
+/// # Errors
+/// [`TrainError::Data`] describing the first problem: a start of the wrong length, fewer
+/// particles than one batch (or a batch of 0), a learning rate, σ, weight, schedule or noise
+/// variance out of range, or a start that does not fit the particles' box.
+pub fn validate(config: &HomogeneousConfig, model: &CoarseModel, start: &[[f64; 3]], data: &dyn ParticleSource) -> Result<(), TrainError> {
     if start.len() != model.n_rbf() {
         return Err(TrainError::Data(format!("the start has {} centers, the model {} RBFs", start.len(), model.n_rbf())));
     }
@@ -365,6 +415,9 @@ fn validate(config: &HomogeneousConfig, model: &CoarseModel, start: &[[f64; 3]],
     }
     if !(config.schedule_epochs >= 0.0 && config.schedule_epochs.is_finite()) {
         return Err(TrainError::Data(format!("the schedule length must be ≥ 0 epochs, got {}", config.schedule_epochs)));
+    }
+    if config.ctf {
+        require_ctf(data)?;
     }
     if let Some(v) = config.noise_variance.filter(|v| !(*v > 0.0 && v.is_finite())) {
         return Err(TrainError::Data(format!("the noise variance must be positive, got {v}")));
@@ -410,24 +463,12 @@ fn accuracy(model: &CoarseModel, centers: &[[f64; 3]], truth: &Truth, density: &
     }
 }
 
-fn save_checkpoint(dir: &Path, state: &Checkpoint, trainer: &HomogeneousTrainer) -> Result<(), TrainError> {
-    let bytes = trainer.optimizer_record().into_bytes().map_err(|e| io_error(dir, format!("{e:?}")))?;
-    // The optimizer first, then the state that points at it: a crash in between leaves the
-    // previous state, whose epoch count the optimizer file is at most one ahead of.
-    rbf_io::atomic::write_atomically(&dir.join(OPTIMIZER_FILE), |w| w.write_all(&bytes))?;
-    let json = serde_json::to_vec(state).map_err(|e| io_error(dir, e))?;
-    rbf_io::atomic::write_atomically(&dir.join(STATE_FILE), |w| w.write_all(&json))?;
-    Ok(())
-}
-
-fn load_checkpoint(dir: &Path, config_json: &str) -> Result<Checkpoint, TrainError> {
-    let path = dir.join(STATE_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, format!("no checkpoint ({e})")))?;
-    let state: Checkpoint = serde_json::from_str(&text).map_err(|e| io_error(&path, e))?;
-    if state.config != config_json {
-        return Err(io_error(&path, "it was written by a run with other settings (see config.json in the run folder)"));
-    }
-    Ok(state)
+/// Save the checkpoint `tag` (`epochs done` or `epoch-steps done`): the density's parameters
+/// exactly (σ is stored as log σ), the optimizer, and `state`.
+fn checkpoint(dir: &Path, tag: &str, state: &mut Checkpoint, trainer: &HomogeneousTrainer) -> Result<(), TrainError> {
+    let parameters = parameters_bytes(&trainer.density, dir)?;
+    let optimizer = trainer.optimizer_record().into_bytes().map_err(|e| io_error(dir, format!("{e:?}")))?;
+    save_checkpoint(dir, tag, &parameters, &optimizer, state)
 }
 
 fn write_outputs(

@@ -3,6 +3,8 @@
 //! - [`device`]: the backend is chosen once, at run time, from a [`Backend`] value.
 //! - [`loss`]: the loss of the paper's eq. (3), term by term.
 //! - [`step`]: one optimisation step of the homogeneous model.
+//! - [`ctf`]: batches for the image term with each particle's CTF, computed in Fourier space.
+//! - [`bench`]: images per second of full training steps, homogeneous and VAE.
 //! - [`data`]: particles (images and poses) from memory or from STAR/`.cs` files.
 //! - [`truth`]: the ground truth a run is scored against (Cα trace and all-atom volume).
 //! - [`homogeneous`]: the whole homogeneous run, with checkpoints and `--resume`.
@@ -13,6 +15,8 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod bench;
+pub mod ctf;
 pub mod data;
 pub mod device;
 pub mod heterogeneous;
@@ -26,4 +30,5 @@ pub mod truth;
 
 pub use device::{Backend, TrainError};
 pub use loss::{LossConfig, LossTerms, LossValues};
+pub use run::{CHECKPOINT_DIR, has_checkpoint};
 pub use step::HomogeneousTrainer;

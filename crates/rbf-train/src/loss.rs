@@ -24,7 +24,7 @@ pub struct LossTerms {
 }
 
 /// The loss terms of one batch as numbers.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LossValues {
     /// Weighted image error.
     pub image: f64,
@@ -47,8 +47,17 @@ impl LossTerms {
     /// # Shapes
     /// `predicted`, `observed`: `[batch, D, D]`; `centers`: `[1 or batch, n_rbf, 3]`.
     pub fn new(config: &LossConfig, priors: &Priors, predicted: Tensor<3>, observed: Tensor<3>, centers: Tensor<3>) -> Self {
+        Self::from_image_error(config, priors, image_mse(predicted, observed), centers)
+    }
+
+    /// The terms for an image error already computed as a mean squared error over pixels and
+    /// images (e.g. in Fourier space with a CTF, [`rbf_model::fourier::half_plane_mse`]).
+    ///
+    /// # Shapes
+    /// `image_mse`: `[1]`; `centers`: `[1 or batch, n_rbf, 3]`.
+    pub fn from_image_error(config: &LossConfig, priors: &Priors, image_mse: Tensor<1>, centers: Tensor<3>) -> Self {
         LossTerms {
-            image: image_mse(predicted, observed).mul_scalar(config.image_weight),
+            image: image_mse.mul_scalar(config.image_weight),
             bond: priors.bond_energy(centers.clone()),
             side_chain: priors.side_chain_energy(centers),
         }

@@ -53,7 +53,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, TrainError> {
     let DType::Plain(ts) = npy.dtype() else {
         return Err(bad(path, "expected an array of numbers, found a structured array"));
     };
-    let read = |e: std::io::Error| bad(path, e);
+    let read = |e: std::io::Error| bad(path, format!("the data of shape {shape:?} are truncated or unreadable ({e})"));
     let values: Vec<f64> = match (ts.type_char(), ts.size_field()) {
         (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(read)?,
         (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(read)?.into_iter().map(f64::from).collect(),

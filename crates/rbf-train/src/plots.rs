@@ -169,3 +169,49 @@ pub fn rmse_per_state(path: &Path, rows: &[StateRow]) -> Result<(), TrainError> 
         Ok(())
     })
 }
+
+/// Several Cα-RMSE-per-coordinate curves in one plot (the paper's Fig. 4 panels, overlaid): one
+/// colour and legend entry per named series, each a list of segments of `(true coordinate, RMSE)`
+/// points — a line joins the points of a segment, not the segments (so empty stretches of the
+/// coordinate show as gaps).
+///
+/// # Errors
+/// When the plot cannot be drawn or written, naming `path`.
+pub fn rmse_curves(path: &Path, series: &[(String, Vec<Vec<(f64, f64)>>)]) -> Result<(), TrainError> {
+    let points = || series.iter().flat_map(|(_, segments)| segments.iter().flatten());
+    let x_range = padded_range(points().map(|&(x, _)| x));
+    let top = points().map(|&(_, y)| y).fold(0.0, f64::max).max(0.5) * 1.15;
+    render(path, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Cα RMSE at each true coordinate (median latent)", ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x_range.clone(), 0.0..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("true reaction coordinate")
+            .y_desc("Cα RMSE (Å)")
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        for (k, (name, segments)) in series.iter().enumerate() {
+            let color = Palette99::pick(k).to_rgba();
+            chart
+                .draw_series(segments.iter().map(|segment| PathElement::new(segment.clone(), color.stroke_width(2))))
+                .map_err(err)?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            chart.draw_series(segments.iter().flatten().map(|&p| Circle::new(p, 3, color.filled()))).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}

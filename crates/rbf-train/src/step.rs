@@ -1,9 +1,11 @@
 //! One Adam step of the homogeneous model: all centers, σ and a₀ are learned directly.
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::prelude::*;
+use rbf_model::fourier::{HalfPlaneDft, half_plane_mse};
 use rbf_model::priors::Priors;
 use rbf_model::{ImageGrid, Poses, RbfDensity};
 
+use crate::ctf::CtfBatch;
 use crate::loss::{LossConfig, LossTerms, LossValues};
 
 /// The homogeneous model with its optimizer state.
@@ -17,12 +19,14 @@ pub struct HomogeneousTrainer {
     learning_rate: f64,
     /// σ is held at least at this value (Å) in the images (coarse-to-fine); 0 = off.
     pub min_sigma: f64,
+    /// The DFT of the CTF step, made at its first use.
+    dft: Option<HalfPlaneDft>,
 }
 
 impl HomogeneousTrainer {
     /// Wrap a density (created on an autodiff device) for training with Adam.
     pub fn new(density: RbfDensity, priors: Priors, loss: LossConfig, grid: ImageGrid, adam: &AdamConfig, learning_rate: f64) -> Self {
-        HomogeneousTrainer { density, optimizer: adam.init(), priors, loss, grid, learning_rate, min_sigma: 0.0 }
+        HomogeneousTrainer { density, optimizer: adam.init(), priors, loss, grid, learning_rate, min_sigma: 0.0, dft: None }
     }
 
     /// Replace the optimizer state (Adam's moments and step counts) by a saved one.
@@ -44,6 +48,25 @@ impl HomogeneousTrainer {
     pub fn step(&mut self, poses: &Poses, images: Tensor<3>) -> LossValues {
         let predicted = self.density.project_with_min_sigma(poses, &self.grid, self.min_sigma);
         let terms = LossTerms::new(&self.loss, &self.priors, predicted, images, self.density.centers.val().unsqueeze_dim(0));
+        self.update(terms)
+    }
+
+    /// One step on a batch of particles with their CTFs: the projections are transformed
+    /// (a differentiable DFT), multiplied by each particle's CTF and compared with the observed
+    /// images' transforms, which equals the real-space mean squared error of the CTF-modulated
+    /// projections (Parseval; see [`rbf_model::fourier`]). Returns the loss terms before the
+    /// update.
+    pub fn step_ctf(&mut self, poses: &Poses, batch: CtfBatch) -> LossValues {
+        let projected = self.density.project_with_min_sigma(poses, &self.grid, self.min_sigma);
+        let dft = self.dft.get_or_insert_with(|| HalfPlaneDft::new(self.grid.box_size(), &projected.device()));
+        let predicted = dft.forward(projected).times(batch.ctf);
+        let centers = self.density.centers.val().unsqueeze_dim(0);
+        let terms = LossTerms::from_image_error(&self.loss, &self.priors, half_plane_mse(predicted, batch.observed), centers);
+        self.update(terms)
+    }
+
+    /// Backpropagate `terms` and take the Adam step; returns the terms' values.
+    fn update(&mut self, terms: LossTerms) -> LossValues {
         let values = terms.values();
         let grads = GradientsParams::from_grads(terms.total().backward(), &self.density);
         let density = self.density.clone();

@@ -1,6 +1,7 @@
 //! The heterogeneous run: a VAE step lowers the loss, the decoder starts at the base structure,
 //! the latent separates two states, a resumed run ends where an uninterrupted one does, and the
 //! run folder decodes and analyses.
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use burn::optim::AdamConfig;
@@ -14,7 +15,7 @@ use rbf_model::priors::{PriorConfig, Priors};
 use rbf_model::{CoarseModel, ImageGrid, Poses, RbfDensityConfig};
 use rbf_train::analysis::{StateTruth, VaeRun, analyze, spearman};
 use rbf_train::data::InMemoryParticles;
-use rbf_train::heterogeneous::{HeterogeneousConfig, Summary, VaeModel, VaeTrainer, train_vae};
+use rbf_train::heterogeneous::{EncoderInput, HeterogeneousConfig, Progress, Summary, VaeModel, VaeTrainer, encoder_features, train_vae};
 use rbf_train::{Backend, LossConfig, TrainError};
 
 const BOX: usize = 32;
@@ -101,7 +102,7 @@ fn config(epochs: usize, noise_variance: f64) -> HeterogeneousConfig {
 fn run(config: &HeterogeneousConfig, n: usize, out: &Path, resume: bool) -> Result<(Summary, StateTruth), TrainError> {
     let (model, data, truth, _) = dataset(n, 7);
     let device = Backend::Cpu.device(true)?;
-    let summary = train_vae(config, &model, &model.centers, &data, Some(&truth), &device, out, resume, &mut |_| {})?;
+    let summary = train_vae(config, &model, &model.centers, &data, Some(&truth), &device, out, resume, &mut |_| ControlFlow::Continue(()))?;
     Ok((summary, truth))
 }
 
@@ -191,6 +192,13 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     assert_eq!(a.epochs, 3);
     assert_eq!(a.epochs, b.epochs);
     assert_eq!(a.final_accuracy, b.final_accuracy);
+    assert_same_run(whole.path(), split.path());
+    let err = run(&config(2, v).with_kl_weight(0.5), 48, split.path(), true).unwrap_err();
+    assert!(err.to_string().contains("other settings"), "{err}");
+}
+
+/// The run folders `whole` and `split` hold the same latents, model, parameters and log.
+fn assert_same_run(whole: &Path, split: &Path) {
     for file in ["z.npy", "model.pdb", "vae.bin", "log.jsonl"] {
         let read = |d: &Path| std::fs::read(d.join(file)).unwrap();
         if file == "log.jsonl" {
@@ -206,13 +214,30 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
                     })
                     .collect()
             };
-            assert_eq!(strip(read(whole.path())), strip(read(split.path())));
+            assert_eq!(strip(read(whole)), strip(read(split)));
         } else {
-            assert!(read(whole.path()) == read(split.path()), "{file} differs between the whole and the resumed run");
+            assert!(read(whole) == read(split), "{file} differs between the whole and the resumed run");
         }
     }
-    let err = run(&config(2, v).with_kl_weight(0.5), 48, split.path(), true).unwrap_err();
-    assert!(err.to_string().contains("other settings"), "{err}");
+}
+
+#[test]
+fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
+    let whole = tempfile::tempdir().unwrap();
+    let split = tempfile::tempdir().unwrap();
+    let v = noise_variance();
+    let (a, _) = run(&config(1, v), 48, whole.path(), false).unwrap();
+    let (model, data, truth, _) = dataset(48, 7);
+    let device = Backend::Cpu.device(true).unwrap();
+    // Stopped after step 3 of the 6 of the first epoch after the warm-up.
+    let stop_at = |p: &Progress| if p.epoch == 2 && p.step == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+    let err = train_vae(&config(1, v), &model, &model.centers, &data, Some(&truth), &device, split.path(), false, &mut |p| stop_at(p)).unwrap_err();
+    assert!(matches!(err, TrainError::Interrupted { epoch: 2, step: 3, .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(split.path().join("log.jsonl")).unwrap().lines().count(), 1, "only the warm-up is logged");
+    assert!(!split.path().join("z.npy").exists());
+    let (b, _) = run(&config(1, v), 48, split.path(), true).unwrap();
+    assert_eq!(a.final_accuracy, b.final_accuracy);
+    assert_same_run(whole.path(), split.path());
 }
 
 #[test]
@@ -297,4 +322,58 @@ fn spearman_ranks_with_ties() {
     assert!((spearman(&a, &[4.0, 3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
     assert!((spearman(&a, &[1.0, 1.0, 2.0, 2.0]) - 0.894_427_19).abs() < 1e-6);
     assert!(spearman(&[1.0], &[2.0]).is_nan());
+}
+
+#[test]
+fn score_features_are_the_gradient_of_each_image_error_by_finite_differences() {
+    let (model, data, _, noise_variance) = dataset(3, 11);
+    let device = Device::flex();
+    let grid = ImageGrid::new(BOX, 1.0).unwrap();
+    let config = config(1, noise_variance).with_encoder_input(EncoderInput::Score);
+    let density = RbfDensityConfig::new().with_sigma(SIGMA).init(&model.centers, &model.electrons, &device);
+    let vae = VaeModel::new(&config, density.clone(), BOX, &device);
+    let poses = Poses::from_host(&data.rotations, &data.shifts, &device);
+    let images = Tensor::<3>::from_data(TensorData::new(data.images.clone(), [3, BOX, BOX]), &device);
+    let features = encoder_features(&vae, EncoderInput::Score, &poses, images, &grid);
+    assert_eq!(features.dims(), [3, 3 * model.n_rbf()]);
+    let score = features.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+
+    // Σ_pixels (projection − image)² of image b with center i moved along axis k by h.
+    let error = |b: usize, i: usize, k: usize, h: f64| -> f64 {
+        let mut centers = model.centers.clone();
+        centers[i][k] += h;
+        let moved = RbfDensityConfig::new().with_sigma(SIGMA).init(&centers, &model.electrons, &device);
+        let pose = Poses::from_host(&data.rotations[b..=b], &data.shifts[b..=b], &device);
+        let p = moved.project(&pose, &grid).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let x = &data.images[b * BOX * BOX..(b + 1) * BOX * BOX];
+        p.iter().zip(x).map(|(&p, &x)| (f64::from(p) - f64::from(x)).powi(2)).sum()
+    };
+    let h = 0.05;
+    let mut checked = 0;
+    for b in 0..3 {
+        for i in [0, model.n_rbf() / 2, model.n_rbf() - 1] {
+            for k in 0..3 {
+                let numeric = (error(b, i, k, h) - error(b, i, k, -h)) / (2.0 * h);
+                let analytic = f64::from(score[b * 3 * model.n_rbf() + 3 * i + k]);
+                let tolerance = 2e-2 * numeric.abs().max(analytic.abs()) + 1e-3;
+                assert!((numeric - analytic).abs() < tolerance, "image {b}, RBF {i}, axis {k}: {analytic} vs {numeric}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 27);
+}
+
+#[test]
+fn a_score_encoder_separates_two_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(16, noise_variance()).with_encoder_input(EncoderInput::Score);
+    let (summary, truth) = run(&config, 400, dir.path(), false).unwrap();
+    let run = VaeRun::open(dir.path(), &Device::flex()).unwrap();
+    let z = run.latents().unwrap();
+    let z1: Vec<f64> = z.iter().map(|v| v[0]).collect();
+    let states: Vec<f64> = truth.particle_states.iter().map(|&s| s as f64).collect();
+    let rho = spearman(&z1, &states);
+    // A perfect split of two equal states gives |ρ| ≈ 0.866, chance about 0.
+    assert!(rho.abs() > 0.75, "Spearman {rho} (summary {summary:?})");
 }

@@ -1,5 +1,7 @@
 //! The whole homogeneous run: it improves a perturbed start, writes its run folder, and a resumed
 //! run ends exactly where an uninterrupted one does.
+use std::ops::ControlFlow;
+
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -7,7 +9,7 @@ use rbf_model::builtin::helix_bundle;
 use rbf_model::priors::PriorConfig;
 use rbf_model::{CoarseModel, ImageGrid, Poses, RbfDensityConfig};
 use rbf_train::data::InMemoryParticles;
-use rbf_train::homogeneous::{HomogeneousConfig, Summary, Truth, train};
+use rbf_train::homogeneous::{HomogeneousConfig, Progress, Summary, Truth, train};
 use rbf_train::{Backend, TrainError};
 
 const BOX: usize = 40;
@@ -63,7 +65,7 @@ fn run(config: &HomogeneousConfig, out: &std::path::Path, resume: bool) -> Resul
     let (model, data, start) = setup();
     let truth = Truth { ca: model.ca_positions(&model.centers), volume: None };
     let device = Backend::Cpu.device(true)?;
-    train(config, &model, &start, &data, Some(&truth), &device, out, resume, &mut |_| {})
+    train(config, &model, &start, &data, Some(&truth), &device, out, resume, &mut |_| ControlFlow::Continue(()))
 }
 
 #[test]
@@ -112,6 +114,35 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     assert!((a.sigma - b.sigma).abs() < 1e-9);
     let read = |d: &std::path::Path| std::fs::read_to_string(d.join("model.pdb")).unwrap();
     assert_eq!(read(whole.path()), read(split.path()), "the same model, to the last digit written");
+}
+
+#[test]
+fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
+    let whole = tempfile::tempdir().unwrap();
+    let split = tempfile::tempdir().unwrap();
+    let c = config(2).with_coarse_sigma(3.0).with_anneal_noise(0.05);
+    let a = run(&c, whole.path(), false).unwrap();
+    let (model, data, start) = setup();
+    let truth = Truth { ca: model.ca_positions(&model.centers), volume: None };
+    let device = Backend::Cpu.device(true).unwrap();
+    // Stopped after step 5 of the 12 of the first epoch after the warm-up.
+    let stop_at = |p: &Progress| if p.epoch == 2 && p.step == 5 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+    let err = train(&c, &model, &start, &data, Some(&truth), &device, split.path(), false, &mut |p| stop_at(p)).unwrap_err();
+    assert!(matches!(err, TrainError::Interrupted { epoch: 2, step: 5, .. }), "{err}");
+    assert!(err.to_string().contains("stopped in epoch 2 after step 5"), "{err}");
+    assert!(!split.path().join("metrics.json").exists());
+    let b = run(&c, split.path(), true).unwrap();
+    assert_eq!(a.sigma, b.sigma, "σ to the last bit");
+    assert_eq!(a.amplitude_scale, b.amplitude_scale);
+    for file in ["model.pdb", "volume.mrc"] {
+        let read = |d: &std::path::Path| std::fs::read(d.join(file)).unwrap();
+        assert!(read(whole.path()) == read(split.path()), "{file} differs between the whole and the resumed run");
+    }
+    let losses = |d: &std::path::Path| -> Vec<f64> {
+        let log = std::fs::read_to_string(d.join("log.jsonl")).unwrap();
+        log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().unwrap()).collect()
+    };
+    assert_eq!(losses(whole.path()), losses(split.path()), "the interrupted epoch's mean loss counts every step once");
 }
 
 #[test]

@@ -4,11 +4,12 @@ use burn::tensor::Distribution;
 
 use crate::mlp::{ResMlp, ResMlpConfig};
 
-/// Configuration of the image [`Encoder`].
+/// Configuration of the [`Encoder`].
 #[derive(Config, Debug)]
 pub struct EncoderConfig {
-    /// Box edge of the images it reads (pixels).
-    pub box_size: usize,
+    /// Length of the feature vector it reads per particle: `D²` for an image of edge `D`
+    /// (the paper's encoder), or any other per-particle features.
+    pub input_dim: usize,
     /// Latent dimension (paper: 1).
     #[config(default = 1)]
     pub latent_dim: usize,
@@ -23,18 +24,18 @@ pub struct EncoderConfig {
 impl EncoderConfig {
     /// Build the encoder.
     pub fn init(&self, device: &Device) -> Encoder {
-        let d_input = self.box_size * self.box_size;
         Encoder {
-            mlp: ResMlpConfig::new(d_input, 2 * self.latent_dim).with_width(self.width).with_layers(self.layers).init(device),
+            mlp: ResMlpConfig::new(self.input_dim, 2 * self.latent_dim).with_width(self.width).with_layers(self.layers).init(device),
             latent_dim: self.latent_dim,
         }
     }
 }
 
-/// Maps a particle image to the mean and log-variance of its latent.
+/// Maps a particle (its image, or other features of it) to the mean and log-variance of its
+/// latent.
 #[derive(Module, Debug)]
 pub struct Encoder {
-    /// The network, `D² → 2·latent_dim`.
+    /// The network, `input_dim → 2·latent_dim`.
     pub mlp: ResMlp,
     /// Latent dimension.
     pub latent_dim: usize,
@@ -50,11 +51,21 @@ pub struct Latent {
 }
 
 impl Encoder {
+    /// The latents of images (an encoder of `input_dim = D²`).
+    ///
     /// # Shapes
     /// `images`: `[batch, D, D]` → latents of `[batch, latent_dim]`.
     pub fn forward(&self, images: Tensor<3>) -> Latent {
         let [batch, h, w] = images.dims();
-        let out = self.mlp.forward(images.reshape([batch, h * w]));
+        self.forward_features(images.reshape([batch, h * w]))
+    }
+
+    /// The latents of per-particle feature vectors.
+    ///
+    /// # Shapes
+    /// `features`: `[batch, input_dim]` → latents of `[batch, latent_dim]`.
+    pub fn forward_features(&self, features: Tensor<2>) -> Latent {
+        let out = self.mlp.forward(features);
         Latent { mean: out.clone().narrow(1, 0, self.latent_dim), log_var: out.narrow(1, self.latent_dim, self.latent_dim) }
     }
 }

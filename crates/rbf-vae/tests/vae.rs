@@ -13,7 +13,7 @@ fn tensor2(v: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
 #[test]
 fn encoder_and_decoder_shapes_and_the_zero_start() {
     let device = Device::flex();
-    let encoder = EncoderConfig::new(16).with_latent_dim(2).with_width(32).init(&device);
+    let encoder = EncoderConfig::new(16 * 16).with_latent_dim(2).with_width(32).init(&device);
     let latent = encoder.forward(Tensor::random([5, 16, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device));
     assert_eq!(latent.mean.dims(), [5, 2]);
     assert_eq!(latent.log_var.dims(), [5, 2]);

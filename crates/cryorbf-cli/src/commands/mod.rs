@@ -4,6 +4,7 @@ pub mod bench;
 pub mod coarse_grain;
 pub mod decode;
 pub mod inputs;
+pub mod interrupt;
 pub mod progress;
 pub mod render;
 pub mod reproduce;

@@ -38,7 +38,7 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.sigma > 0.0 && args.sigma.is_finite(), "--sigma must be a positive number of Å, got {}", args.sigma);
     let mut model = args.structure.coarse_model()?;
-    let grid = ImageGrid::new(args.box_size, args.pixel_size)?;
+    let grid = ImageGrid::new(args.box_size, args.pixel_size).with_context(|| format!("--box {} --pixel-size {}", args.box_size, args.pixel_size))?;
     if !args.no_center {
         let c = model.ca_centroid();
         model.translate([-c[0], -c[1], -c[2]]);

@@ -103,7 +103,8 @@ pub trait HasRunArgs: Clone + Serialize + DeserializeOwned {
 
 /// The arguments to run with, the run folder, and whether the run is resumed: with `--resume DIR`
 /// the arguments saved in `DIR` (with `--epochs` and `--quiet` from the command line), else the
-/// given ones and `--out`.
+/// given ones and `--out`. A run folder without a checkpoint (the run was stopped before it could
+/// save one) is started again from the beginning.
 ///
 /// # Errors
 /// When the saved arguments cannot be read (naming the file and the `command` they should be
@@ -121,6 +122,13 @@ pub fn resolve<A: HasRunArgs>(args: &A, command: &str) -> anyhow::Result<(A, Pat
                 shared.epochs = given.epochs;
             }
             shared.quiet = given.quiet;
+            if !rbf_train::has_checkpoint(dir) {
+                if !shared.quiet {
+                    println!("{} holds no checkpoint yet (the run stopped before its first step); starting it again", dir.display());
+                }
+                shared.force = true;
+                return Ok((saved, dir.clone(), false));
+            }
             Ok((saved, dir.clone(), true))
         }
         None => {

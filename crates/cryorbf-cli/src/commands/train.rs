@@ -2,8 +2,10 @@
 //! reference against particles with known poses (paper §3, §4.1).
 use anyhow::Context;
 use rbf_model::init::{Init, initial_centers};
-use rbf_train::homogeneous::{HomogeneousConfig, Summary, output_files, train};
+use rbf_train::data::ParticleSource;
+use rbf_train::homogeneous::{HomogeneousConfig, Summary, output_files, train, validate};
 
+use super::interrupt;
 use super::progress::EpochBar;
 use super::run_args::{HasRunArgs, RunArgs, resolve, start_run_folder};
 
@@ -30,6 +32,40 @@ pub struct Args {
     #[arg(long, default_value_t = 5.0)]
     #[serde(default)]
     pub schedule_epochs: f64,
+    /// Model each particle's CTF (RELION's convention, from the particle file): auto = on when
+    /// every particle has CTF parameters; on = required of every particle; off = compare the
+    /// projections with the images as they are.
+    #[arg(long, value_enum, default_value_t = CtfMode::Auto)]
+    #[serde(default = "CtfMode::off")]
+    pub ctf: CtfMode,
+}
+
+/// Whether `cryorbf train` models the CTF.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CtfMode {
+    /// On when every particle has CTF parameters.
+    Auto,
+    /// On; every particle must have CTF parameters.
+    On,
+    /// Off.
+    Off,
+}
+
+impl CtfMode {
+    /// Run folders written before `--ctf` existed trained without the CTF.
+    fn off() -> Self {
+        CtfMode::Off
+    }
+
+    /// Whether the CTF is on for `particles`.
+    pub fn resolve(self, particles: &dyn ParticleSource) -> bool {
+        match self {
+            CtfMode::Auto => rbf_train::ctf::has_ctf(particles),
+            CtfMode::On => true,
+            CtfMode::Off => false,
+        }
+    }
 }
 
 impl HasRunArgs for Args {
@@ -75,17 +111,22 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
         inputs.model = inputs.model.without_side_chains();
     }
     let start = initial_centers(&inputs.model, &inputs.model.centers, &init, run.seed)?;
+    let config = config.with_ctf(args.ctf.resolve(&inputs.particles));
+    validate(&config, &inputs.model, &start, &inputs.particles)?;
     if !resume {
         start_run_folder(&args, &out)?;
         if !run.quiet {
-            println!("{}; init {init}", inputs.describe());
+            println!("{}; init {init}; CTF {}", inputs.describe(), if config.ctf { "on" } else { "off" });
         }
     }
     let mut bar = EpochBar::new(run.quiet);
-    let summary = train(&config, &inputs.model, &start, &inputs.particles, inputs.truth.as_ref(), &device, &out, resume, &mut |p| {
-        bar.update(p.epoch, p.epochs, p.step, p.steps, p.loss.total(), p.images_per_s)
-    })?;
+    interrupt::catch_ctrl_c();
+    let result = train(&config, &inputs.model, &start, &inputs.particles, inputs.truth.as_ref(), &device, &out, resume, &mut |p| {
+        bar.update(p.epoch, p.epochs, p.step, p.steps, p.loss.total(), p.images_per_s);
+        interrupt::flow()
+    });
     bar.finish();
+    let summary = result.map_err(|e| interrupt::explain(e, "train", &out))?;
     if !run.quiet {
         print_summary(&summary);
         let files: Vec<String> = output_files(&out).iter().map(|p| p.display().to_string()).collect();

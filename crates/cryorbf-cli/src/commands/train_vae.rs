@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use rbf_model::init::{Init, initial_centers};
 use rbf_train::analysis::StateTruth;
-use rbf_train::heterogeneous::{HeterogeneousConfig, Summary, output_files, train_vae};
+use rbf_train::heterogeneous::{EncoderInput, HeterogeneousConfig, Summary, output_files, train_vae, validate};
 
+use super::interrupt;
 use super::progress::EpochBar;
 use super::run_args::{HasRunArgs, RunArgs, resolve, start_run_folder};
 
@@ -29,6 +30,32 @@ pub struct Args {
     /// Hidden layers of the encoder and the decoder.
     #[arg(long, default_value_t = 3)]
     pub layers: usize,
+    /// What the encoder reads of each particle: `image` (its pixels, the paper's encoder) or
+    /// `score` (how each RBF of the base structure would have to move to explain the image at its
+    /// known pose; independent of the pose).
+    #[arg(long, value_enum, default_value_t = EncoderInputArg::Image)]
+    #[serde(default)]
+    pub encoder_input: EncoderInputArg,
+}
+
+/// What the encoder reads of each particle.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderInputArg {
+    /// The image's pixels (the paper's encoder).
+    #[default]
+    Image,
+    /// The image's score with respect to every base RBF center.
+    Score,
+}
+
+impl From<EncoderInputArg> for EncoderInput {
+    fn from(arg: EncoderInputArg) -> Self {
+        match arg {
+            EncoderInputArg::Image => EncoderInput::Image,
+            EncoderInputArg::Score => EncoderInput::Score,
+        }
+    }
 }
 
 impl HasRunArgs for Args {
@@ -58,6 +85,7 @@ impl Args {
             .with_priors(run.priors())
             .with_noise_variance(run.noise_variance)
             .with_amplitude_from_data(run.a0.is_none())
+            .with_encoder_input(self.encoder_input.into())
     }
 }
 
@@ -91,6 +119,7 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
         }
     };
     let start = initial_centers(&inputs.model, &inputs.model.centers, &init, run.seed)?;
+    validate(&config, &inputs.model, &start, &inputs.particles, truth.as_ref())?;
     if !resume {
         start_run_folder(&args, &out)?;
         if !run.quiet {
@@ -98,10 +127,13 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
         }
     }
     let mut bar = EpochBar::new(run.quiet);
-    let summary = train_vae(&config, &inputs.model, &start, &inputs.particles, truth.as_ref(), &device, &out, resume, &mut |p| {
-        bar.update(p.epoch, p.epochs, p.step, p.steps, p.loss.total(), p.images_per_s)
-    })?;
+    interrupt::catch_ctrl_c();
+    let result = train_vae(&config, &inputs.model, &start, &inputs.particles, truth.as_ref(), &device, &out, resume, &mut |p| {
+        bar.update(p.epoch, p.epochs, p.step, p.steps, p.loss.total(), p.images_per_s);
+        interrupt::flow()
+    });
     bar.finish();
+    let summary = result.map_err(|e| interrupt::explain(e, "train-vae", &out))?;
     if !run.quiet {
         println!("σ {:.3} Å, a₀ {:.4}, {} epochs in {:.1} s", summary.sigma, summary.amplitude_scale, summary.epochs, summary.train_seconds);
         for (k, [lo, hi]) in summary.latent_range.iter().enumerate() {

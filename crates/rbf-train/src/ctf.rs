@@ -1,0 +1,99 @@
+//! Training against particles with a CTF. The image term is computed in Fourier space, where each
+//! particle's CTF multiplies the analytic render ([`rbf_model::fourier`], [`rbf_model::ctf`]).
+//!
+//! Per batch the observed images are transformed on the host (rustfft, f64, the half plane
+//! `[batch, D, D/2 + 1]`) and each particle's CTF is evaluated on the same half plane; both go to
+//! the device as a [`CtfBatch`] for [`crate::HomogeneousTrainer::step_ctf`]. By Parseval the
+//! Fourier-space error equals the real-space mean squared error between the CTF-modulated
+//! projections and the images, so the noise model, loss weights and priors are those of the
+//! CTF-free path.
+use burn::prelude::*;
+use rbf_model::ctf::{Ctf, half_plane_batch};
+use rbf_model::fourier::{HalfPlane, HalfPlaneFft};
+use rbf_model::ImageGrid;
+
+use crate::data::ParticleSource;
+use crate::TrainError;
+
+/// A batch of particles for the CTF image term.
+#[derive(Debug, Clone)]
+pub struct CtfBatch {
+    /// Half-plane DFTs of the observed images, `[batch, D, D/2 + 1]` each part.
+    pub observed: HalfPlane,
+    /// Each particle's CTF on the half plane, `[batch, D, D/2 + 1]`.
+    pub ctf: Tensor<3>,
+}
+
+/// Builds [`CtfBatch`]es, reusing the FFT plans.
+#[derive(Debug)]
+pub struct CtfBatcher {
+    fft: HalfPlaneFft,
+    grid: ImageGrid,
+}
+
+impl CtfBatcher {
+    /// Batches of images on `grid`.
+    pub fn new(grid: ImageGrid) -> Self {
+        CtfBatcher { fft: HalfPlaneFft::new(grid.box_size()), grid }
+    }
+
+    /// The batch of particles `indices` of `data`, whose images have been read into `images`.
+    ///
+    /// # Shapes
+    /// `images`: `[indices.len(), D, D]` row-major.
+    ///
+    /// # Errors
+    /// [`TrainError::Data`] naming the first particle without CTF parameters, or when `images`
+    /// does not hold one image per index.
+    pub fn batch(&mut self, data: &dyn ParticleSource, indices: &[usize], images: &[f32], device: &Device) -> Result<CtfBatch, TrainError> {
+        let d = self.grid.box_size();
+        if images.len() != indices.len() * d * d {
+            return Err(TrainError::Data(format!("{} image values for {} particles of {d}×{d} pixels", images.len(), indices.len())));
+        }
+        let params = indices.iter().map(|&i| data.ctf(i).ok_or_else(|| missing(i))).collect::<Result<Vec<_>, _>>()?;
+        let (re, im) = self.fft.forward(images)?;
+        Ok(CtfBatch { observed: HalfPlane::from_host(re, im, &self.grid, device)?, ctf: half_plane_batch(&params, &self.grid, device) })
+    }
+}
+
+fn missing(particle: usize) -> TrainError {
+    TrainError::Data(format!("particle {} has no CTF parameters (the CTF is on)", particle + 1))
+}
+
+/// Whether every particle carries CTF parameters (what `--ctf auto` asks).
+pub fn has_ctf(data: &dyn ParticleSource) -> bool {
+    !data.is_empty() && (0..data.len()).all(|i| data.ctf(i).is_some())
+}
+
+/// Check that every particle carries CTF parameters.
+///
+/// # Errors
+/// [`TrainError::Data`] naming the first particle without them.
+pub fn require_ctf(data: &dyn ParticleSource) -> Result<(), TrainError> {
+    match (0..data.len()).find(|&i| data.ctf(i).is_none()) {
+        Some(i) => Err(missing(i)),
+        None => Ok(()),
+    }
+}
+
+/// The mass of the density, `a₀·ΣZ`, from images with a CTF: the images' total intensity
+/// (Σ pixels · pixel area) is the mass times the CTF at zero frequency, so the ratio of their sums
+/// over up to `max_images` images spread through the set. 0 when the CTFs vanish at zero frequency.
+///
+/// # Errors
+/// When an image cannot be read, there are no images, or a particle has no CTF parameters.
+pub fn mean_image_mass_with_ctf(data: &dyn ParticleSource, max_images: usize) -> Result<f64, TrainError> {
+    if data.is_empty() {
+        return Err(TrainError::Data("no particles".into()));
+    }
+    let d = data.box_size();
+    let step = (data.len() / max_images.max(1)).max(1);
+    let (mut intensity, mut ctf_at_zero) = (0.0f64, 0.0f64);
+    let mut image = vec![0.0f32; d * d];
+    for i in (0..data.len()).step_by(step).take(max_images) {
+        data.read_image(i, &mut image)?;
+        intensity += image.iter().map(|&v| f64::from(v)).sum::<f64>();
+        ctf_at_zero += Ctf::new(&data.ctf(i).ok_or_else(|| missing(i))?).value(0.0, 0.0);
+    }
+    Ok(if ctf_at_zero > 0.0 { intensity / ctf_at_zero * data.pixel_size() * data.pixel_size() } else { 0.0 })
+}
