@@ -18,7 +18,7 @@ use rbf_model::{ChainSelection, CoarseModel, Structure};
 const ATOMS: usize = 300;
 
 /// The seeds: the start of `pdb1ake.pdb` and the `_atom_site` loop of `5ni1_updated.cif`, each
-/// cut to [`ATOMS`] atoms.
+/// cut after the residue that holds atom [`ATOMS`] (so every residue is complete).
 struct Seeds {
     pdb: Vec<u8>,
     cif: Vec<u8>,
@@ -33,14 +33,17 @@ fn seeds() -> Option<&'static Seeds> {
                 std::fs::read_to_string(data.join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
             };
             let pdb_text = read("structures/pdb1ake.pdb");
-            let mut atoms = 0;
+            // The first ATOMS atoms and the rest of the residue the last of them is in.
+            let (mut atoms, mut last_residue) = (0, None);
             let mut pdb = String::new();
             for line in pdb_text.lines() {
                 if line.starts_with("ATOM") {
                     atoms += 1;
-                    if atoms > ATOMS {
+                    let residue = line.get(21..27).map(str::to_string);
+                    if atoms > ATOMS && residue != last_residue {
                         break;
                     }
+                    last_residue = residue;
                 }
                 pdb.push_str(line);
                 pdb.push('\n');
@@ -51,13 +54,20 @@ fn seeds() -> Option<&'static Seeds> {
             let lines: Vec<&str> = cif_text.lines().collect();
             let first_column = lines.iter().position(|l| l.starts_with("_atom_site.")).expect("an _atom_site loop");
             let mut cif = format!("{}\n#\nloop_\n", lines[0]);
-            let mut atoms = 0;
+            let seq_column = lines[first_column..]
+                .iter()
+                .take_while(|l| l.starts_with('_'))
+                .position(|l| l.trim() == "_atom_site.label_seq_id")
+                .expect("a label_seq_id column");
+            let (mut atoms, mut last_residue) = (0, None);
             for line in lines[first_column..].iter().take_while(|l| !l.starts_with('#')) {
                 if !line.starts_with('_') {
                     atoms += 1;
-                    if atoms > ATOMS {
+                    let residue = line.split_whitespace().nth(seq_column).map(str::to_string);
+                    if atoms > ATOMS && residue != last_residue {
                         break;
                     }
+                    last_residue = residue;
                 }
                 cif.push_str(line);
                 cif.push('\n');
@@ -196,7 +206,7 @@ fn the_unmutated_seeds_read_and_coarse_grain() {
         let (_dir, path) = case_file(name, bytes);
         let structure = Structure::read(&path, &ChainSelection::All).unwrap_or_else(|e| panic!("{name}: {e}"));
         let model = CoarseModel::from_structure(&structure).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(model.n_residues(), residues, "{name}: residues of the first {ATOMS} atoms");
+        assert_eq!(model.n_residues(), residues, "{name}: residues up to atom {ATOMS}");
     }
 }
 
