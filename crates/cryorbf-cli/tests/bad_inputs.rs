@@ -399,6 +399,14 @@ fn star_cases() -> Vec<Case> {
             let star = relion_star(env, dir, "box.star", &[(" 256 ", " 128 ")]);
             train_star(env, dir, &star, &[])
         }),
+        case("a defocus of 0 (an unfitted CTF)", &["defocus.star", "particle 3", "defocus U 0", "Å"], |env, dir| {
+            let star = relion_star(env, dir, "defocus.star", &[(" 12730.825404 ", " 0.000000 ")]);
+            train_star(env, dir, &star, &[])
+        }),
+        case("a defocus in nm read as Å", &["nm.star", "particle 4", "defocus V 124435422.89"], |env, dir| {
+            let star = relion_star(env, dir, "nm.star", &[(" 12243.542289 ", " 124435422.89 ")]);
+            train_star(env, dir, &star, &[])
+        }),
         case("optics group that is not defined", &["group.star:51", "optics group 7"], |env, dir| {
             let star = relion_star(env, dir, "group.star", &[("            1     -0.25248", "            7     -0.25248")]);
             train_star(env, dir, &star, &[])

@@ -1,5 +1,6 @@
 //! File I/O for cryorbf: MRC volumes and particle stacks ([`mrc`]), STAR files ([`star`]),
-//! particle tables from RELION STAR ([`particles`]) and cryoSPARC `.cs` files ([`cs`]).
+//! particle tables from RELION STAR ([`particles`]) and cryoSPARC `.cs` files ([`cs`]), and RELION 3.1
+//! particle files written ([`relion`]).
 //!
 //! # Conventions
 //! These follow RELION (and reproduce cryoDRGN's parsers, which the tests pin against cryoDRGN's
@@ -22,6 +23,7 @@ pub mod cs;
 mod error;
 pub mod mrc;
 pub mod particles;
+pub mod relion;
 pub mod star;
 #[doc(hidden)]
 pub mod testdata;
@@ -30,5 +32,6 @@ pub mod atomic;
 
 pub use error::IoError;
 pub use particles::{
-    CtfParams, ImageRef, Particle, ParticleImages, ParticleOptions, ParticleTable, Pose,
+    CtfParams, ImageRef, Particle, ParticleImages, ParticleOptions, ParticleTable,
+    PixelSizeMismatch, Pose,
 };

@@ -162,6 +162,22 @@ pub fn write_volume(
     size: usize,
     pixel_size: f64,
 ) -> Result<(), IoError> {
+    write_volume_at(path, data, size, pixel_size, [0.0; 3])
+}
+
+/// Write a cubic volume as [`write_volume`] does, with the header's ORIGIN field set to `origin`
+/// `(x, y, z)` (Å): the position of voxel `(0, 0, 0)` in the frame of whatever the map is
+/// overlaid on (see [`MapGeometry`]).
+///
+/// # Errors
+/// As [`write_volume`].
+pub fn write_volume_at(
+    path: impl AsRef<Path>,
+    data: &[f32],
+    size: usize,
+    pixel_size: f64,
+    origin: [f64; 3],
+) -> Result<(), IoError> {
     let path = path.as_ref();
     check_pixel_size(path, pixel_size)?;
     if data.len() != size * size * size {
@@ -182,7 +198,8 @@ pub fn write_volume(
     }
     let mut stats = Stats::new();
     stats.add(data);
-    let header = float_header(path, (size, size, size), pixel_size, false, &stats)?;
+    let mut header = float_header(path, (size, size, size), pixel_size, false, &stats)?;
+    header.origin = origin.map(|v| v as f32);
     let mut temp = TempFile::create(path)?;
     let out = temp.writer()?;
     out.write_all(&header_bytes(&header))
@@ -476,10 +493,63 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume, IoError> {
     })
 }
 
-/// A memory-mapped MRC particle stack: `len()` images of `ny × nx` pixels.
+/// Where a map's grid lies in its own frame (the frame of the models built into it), from the
+/// header alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapGeometry {
+    /// Grid shape `(nz, ny, nx)`.
+    pub shape: (usize, usize, usize),
+    /// Voxel edge (Å) along x, or `None` when the header's cell is unset.
+    pub pixel_size: Option<f64>,
+    /// Position `(x, y, z)` (Å) of voxel `(0, 0, 0)`: the ORIGIN field when any of it is non-zero,
+    /// else `(NXSTART, NYSTART, NZSTART)·pixel_size`. This is how ChimeraX places a map; EMDB
+    /// and RELION maps use one or the other (or neither: both zero).
+    pub origin: [f64; 3],
+}
+
+impl MapGeometry {
+    /// Position `(x, y, z)` (Å) of the map's box center, voxel `(nx/2, ny/2, nz/2)` (integer
+    /// division, as the box frame defines it), or `None` without a pixel size.
+    pub fn box_center(&self) -> Option<[f64; 3]> {
+        let pixel_size = self.pixel_size?;
+        let (nz, ny, nx) = self.shape;
+        let half = [nx / 2, ny / 2, nz / 2];
+        Some(std::array::from_fn(|k| self.origin[k] + half[k] as f64 * pixel_size))
+    }
+}
+
+/// Read where a map's grid lies (shape, voxel size, origin) without reading its data.
+///
+/// # Errors
+/// As [`read_volume`] for files that are not MRC maps rbf-io reads.
+pub fn read_geometry(path: impl AsRef<Path>) -> Result<MapGeometry, IoError> {
+    let path = path.as_ref();
+    let reader = open_reader(path)?;
+    let h = reader.header();
+    let pixel_size = header_pixel_size(h);
+    let origin = if h.origin.iter().any(|&v| v != 0.0) {
+        h.origin.map(f64::from)
+    } else {
+        let start = [h.nxstart, h.nystart, h.nzstart];
+        start.map(|s| f64::from(s) * pixel_size.unwrap_or(0.0))
+    };
+    Ok(MapGeometry {
+        shape: shape_of(&reader),
+        pixel_size,
+        origin,
+    })
+}
+
+/// An MRC particle stack: `len()` images of `ny × nx` pixels.
+///
+/// The header is read (and checked against the file size) once; images are then read with
+/// positional reads of just their bytes, so a stack of any length costs the memory of the images
+/// asked for, not of the file (a memory map would count every page read into the process's
+/// resident set). Reads from several threads need no lock.
 pub struct MrcStack {
     path: PathBuf,
     reader: ::mrc::Reader,
+    file: std::fs::File,
     n_images: usize,
     ny: usize,
     nx: usize,
@@ -497,17 +567,19 @@ impl std::fmt::Debug for MrcStack {
 }
 
 impl MrcStack {
-    /// Open (memory-map) a stack and check that its length matches its header.
+    /// Open a stack and check that its length matches its header.
     ///
     /// # Errors
     /// As [`read_volume`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, IoError> {
         let path = path.as_ref();
         let reader = open_reader(path)?;
+        let file = std::fs::File::open(path).map_err(|e| IoError::io(path, e))?;
         let (nz, ny, nx) = shape_of(&reader);
         Ok(Self {
             path: path.to_path_buf(),
             reader,
+            file,
             n_images: nz,
             ny,
             nx,
@@ -609,21 +681,59 @@ impl MrcStack {
         if range.is_empty() {
             return Ok(Vec::new());
         }
-        let block = self
-            .reader
-            .convert::<f32>()
-            .subregion([0, 0, range.start], [self.nx, self.ny, range.len()])
-            .map_err(|source| IoError::Mrc {
-                path: self.path.clone(),
-                source,
-            })?;
-        if let Some((i, value)) = first_non_finite(&block.data) {
+        let data = self.read_values(range.clone())?;
+        if let Some((i, value)) = first_non_finite(&data) {
             return Err(IoError::NonFinite {
                 path: self.path.clone(),
                 index: range.start + i / (self.ny * self.nx),
                 value,
             });
         }
-        Ok(block.data)
+        Ok(data)
+    }
+
+    /// The pixels of images `range` (within the stack, not empty) as f32, read from the file.
+    fn read_values(&self, range: Range<usize>) -> Result<Vec<f32>, IoError> {
+        use std::os::unix::fs::FileExt;
+        use ::mrc::Mode;
+        let mode = self.reader.mode();
+        let per_image = self.ny * self.nx;
+        let n_values = range.len() * per_image;
+        let width = mode.byte_size();
+        let offset = self.reader.header().data_offset() + range.start * per_image * width;
+        let mut bytes = vec![0u8; n_values * width];
+        self.file
+            .read_exact_at(&mut bytes, offset as u64)
+            .map_err(|e| IoError::io(&self.path, e))?;
+        let endian = self.reader.endian();
+        let decode_error = |source| IoError::Mrc {
+            path: self.path.clone(),
+            source,
+        };
+        fn decode<T: ::mrc::Voxel + Copy + Default>(
+            bytes: &[u8],
+            n: usize,
+            endian: ::mrc::FileEndian,
+            to_f32: impl Fn(T) -> f32,
+        ) -> Result<Vec<f32>, ::mrc::Error> {
+            let mut values = vec![T::default(); n];
+            ::mrc::decode_into(bytes, &mut values, endian)?;
+            Ok(values.into_iter().map(to_f32).collect())
+        }
+        match mode {
+            Mode::Float32 => decode::<f32>(&bytes, n_values, endian, |v| v),
+            Mode::Int8 => decode::<i8>(&bytes, n_values, endian, f32::from),
+            Mode::Int16 => decode::<i16>(&bytes, n_values, endian, f32::from),
+            Mode::Uint16 => decode::<u16>(&bytes, n_values, endian, f32::from),
+            Mode::Float16 => decode::<::mrc::f16>(&bytes, n_values, endian, f32::from),
+            // open_reader accepts only the modes above.
+            other => {
+                return Err(IoError::UnsupportedMode {
+                    path: self.path.clone(),
+                    mode: other.as_i32(),
+                });
+            }
+        }
+        .map_err(decode_error)
     }
 }

@@ -15,7 +15,7 @@
 //! * CTF: a missing `rlnDefocusV` means `rlnDefocusU`, a missing `rlnDefocusAngle` or
 //!   `rlnPhaseShift` means 0 (as RELION reads them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::IoError;
@@ -113,6 +113,26 @@ pub fn euler_to_matrix(rot: f64, tilt: f64, psi: f64) -> [[f64; 3]; 3] {
         [-sg * cc - cg * sa, -sg * cs + cg * ca, sg * sb],
         [sc, ss, cb],
     ]
+}
+
+/// RELION's Euler angles `(rot, tilt, psi)` (degrees, ZYZ) of a rotation matrix: the inverse of
+/// [`euler_to_matrix`]. Tilt is in [0°, 180°]; rot and psi in (−180°, 180°]. At tilt 0° or 180°
+/// only rot ± psi is defined; rot is then 0.
+pub fn matrix_to_euler(r: &[[f64; 3]; 3]) -> (f64, f64, f64) {
+    // Third row = (sin tilt·cos rot, sin tilt·sin rot, cos tilt); third column = (−cos psi·sin tilt,
+    // sin psi·sin tilt, cos tilt).
+    let sin_tilt = r[2][0].hypot(r[2][1]);
+    let tilt = sin_tilt.atan2(r[2][2]);
+    let (rot, psi) = if sin_tilt > 1e-9 {
+        (r[2][1].atan2(r[2][0]), r[1][2].atan2(-r[0][2]))
+    } else if r[2][2] > 0.0 {
+        // tilt = 0: the first row is (cos(rot + psi), sin(rot + psi), 0).
+        (0.0, r[0][1].atan2(r[0][0]))
+    } else {
+        // tilt = 180°: the first row is (−cos(psi − rot), sin(psi − rot), 0).
+        (0.0, r[0][1].atan2(-r[0][0]))
+    };
+    (rot.to_degrees(), tilt.to_degrees(), psi.to_degrees())
 }
 
 /// Resolve a stack path from a metadata file: absolute paths are kept; relative ones are joined to
@@ -607,6 +627,81 @@ impl ParticleTable {
             which,
             shape: shape.unwrap_or((0, 0)),
         })
+    }
+}
+
+/// A stack whose MRC header gives another pixel size than the particle file
+/// ([`ParticleTable::pixel_size_mismatches`]). The particle file's value is the one used, as RELION
+/// does: headers are often left at 1 Å or at the pixel size before a rescaling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PixelSizeMismatch {
+    /// The particle file (STAR or `.cs`).
+    pub metadata: PathBuf,
+    /// Its pixel size (Å), the one used.
+    pub metadata_pixel_size: f64,
+    /// The stack.
+    pub stack: PathBuf,
+    /// The pixel size (Å) in the stack's MRC header (`xlen / mx`).
+    pub header_pixel_size: f64,
+}
+
+impl std::fmt::Display for PixelSizeMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: its MRC header gives {} Å/pixel but {} gives {} Å/pixel; using {} Å/pixel (the particle file wins, as in RELION)",
+            self.stack.display(),
+            self.header_pixel_size,
+            self.metadata.display(),
+            self.metadata_pixel_size,
+            self.metadata_pixel_size,
+        )
+    }
+}
+
+impl ParticleTable {
+    /// Relative difference between a stack header's pixel size and the particle file's above which
+    /// [`ParticleTable::pixel_size_mismatches`] reports it (headers store the cell as `f32`, files
+    /// print a few decimals).
+    pub const PIXEL_SIZE_TOLERANCE: f64 = 1e-3;
+
+    /// The stacks whose MRC header gives a pixel size that differs from their particles' (by more
+    /// than [`Self::PIXEL_SIZE_TOLERANCE`], relatively), one entry per stack and pixel size, in
+    /// file order. Stacks whose header leaves the cell unset, and particles without a pixel size,
+    /// are not compared.
+    ///
+    /// # Errors
+    /// As [`MrcStack::open`], for a stack that cannot be opened.
+    pub fn pixel_size_mismatches(&self) -> Result<Vec<PixelSizeMismatch>, IoError> {
+        let mut headers: HashMap<&Path, Option<f64>> = HashMap::new();
+        let mut seen: HashSet<(&Path, u64)> = HashSet::new();
+        let mut mismatches = Vec::new();
+        for p in &self.particles {
+            let Some(apix) = p.pixel_size else { continue };
+            let stack = p.image.stack.as_path();
+            if !seen.insert((stack, apix.to_bits())) {
+                continue;
+            }
+            let header = match headers.get(stack) {
+                Some(h) => *h,
+                None => {
+                    let h = MrcStack::open(stack)?.pixel_size();
+                    headers.insert(stack, h);
+                    h
+                }
+            };
+            if let Some(h) = header
+                && (h - apix).abs() > Self::PIXEL_SIZE_TOLERANCE * apix
+            {
+                mismatches.push(PixelSizeMismatch {
+                    metadata: self.source.clone(),
+                    metadata_pixel_size: apix,
+                    stack: stack.to_path_buf(),
+                    header_pixel_size: h,
+                });
+            }
+        }
+        Ok(mismatches)
     }
 }
 

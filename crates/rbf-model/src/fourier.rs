@@ -260,10 +260,12 @@ impl HalfPlaneDft {
     }
 }
 
-/// Half-plane DFTs of real images on the host (rustfft, f64), reusing plans and buffers.
+/// Half-plane DFTs of real images on the host (rustfft, f64), forward and inverse, reusing plans
+/// and buffers.
 pub struct HalfPlaneFft {
     box_size: usize,
     fft: Arc<dyn Fft<f64>>,
+    inverse_fft: Arc<dyn Fft<f64>>,
     rows: Vec<Complex<f64>>,
     columns: Vec<Complex<f64>>,
 }
@@ -275,13 +277,14 @@ impl std::fmt::Debug for HalfPlaneFft {
 }
 
 impl HalfPlaneFft {
-    /// Transforms of `box_size × box_size` images.
+    /// Transforms of `box_size × box_size` images (and back).
     pub fn new(box_size: usize) -> Self {
-        let fft = FftPlanner::new().plan_fft_forward(box_size);
+        let mut planner = FftPlanner::new();
         let width = half_plane_width(box_size);
         HalfPlaneFft {
             box_size,
-            fft,
+            fft: planner.plan_fft_forward(box_size),
+            inverse_fft: planner.plan_fft_inverse(box_size),
             rows: vec![Complex::default(); box_size * box_size],
             columns: vec![Complex::default(); width * box_size],
         }
@@ -322,5 +325,53 @@ impl HalfPlaneFft {
             }
         }
         Ok((re, im))
+    }
+
+    /// The real images whose half planes are `re`, `im`, times `scale`: the inverse of
+    /// [`HalfPlaneFft::forward`] when `scale = 1/D²`. Column `kx` stands for itself and its
+    /// conjugate at `−kx`; the result is the real part of the inverse DFT of that whole plane, so
+    /// the `kx = D/2` column (which should be real along `ky ↔ −ky`) counts by its Hermitian part.
+    ///
+    /// # Shapes
+    /// `re`, `im`: `[batch, D, D/2 + 1]` → `out`: `[batch, D, D]` row-major `[y][x]`.
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidGrid`] when the lengths are not a whole number of half planes, differ,
+    /// or `out` does not hold the same number of images.
+    pub fn inverse(&mut self, re: &[f32], im: &[f32], scale: f64, out: &mut [f32]) -> Result<(), ModelError> {
+        let d = self.box_size;
+        let width = half_plane_width(d);
+        let plane = d * width;
+        if re.len() != im.len() || !re.len().is_multiple_of(plane) || out.len() != re.len() / plane * d * d {
+            return Err(ModelError::InvalidGrid(format!(
+                "{} real and {} imaginary values are not whole {d}×{width} half planes of {} {d}×{d} images",
+                re.len(),
+                im.len(),
+                out.len() as f64 / (d * d) as f64
+            )));
+        }
+        for ((re, im), image) in re.chunks_exact(plane).zip(im.chunks_exact(plane)).zip(out.chunks_exact_mut(d * d)) {
+            for ky in 0..d {
+                for kx in 0..width {
+                    self.columns[kx * d + ky] = Complex::new(f64::from(re[ky * width + kx]), f64::from(im[ky * width + kx]));
+                }
+            }
+            self.inverse_fft.process(&mut self.columns); // along y, each stored column
+            for y in 0..d {
+                let row = &mut self.rows[y * d..(y + 1) * d];
+                for kx in 0..width {
+                    let v = self.columns[kx * d + y];
+                    row[kx] = v;
+                    if kx > 0 && d - kx != kx {
+                        row[d - kx] = v.conj();
+                    }
+                }
+            }
+            self.inverse_fft.process(&mut self.rows); // along x, each row
+            for (v, b) in image.iter_mut().zip(&self.rows) {
+                *v = (b.re * scale) as f32;
+            }
+        }
+        Ok(())
     }
 }

@@ -12,7 +12,8 @@
 //! The crate is organised as data flows:
 //! [`structure`] (PDB/mmCIF → atoms) → [`coarse`] (atoms → RBFs, bonds, side-chain bounds) →
 //! [`density`] (the learnable Burn module) → [`projection`] / [`volume`] (images and maps; [`fourier`]
-//! renders the images' Fourier transforms, where the [`ctf`] multiplies them) →
+//! renders the images' Fourier transforms, where the [`ctf`] multiplies them; [`downsample`] crops
+//! observed images to a coarser pixel) →
 //! [`priors`] (bond and side-chain energies) and [`metrics`] (Cα RMSE, NMSE); [`init`] gives the
 //! starting centers for training (exact, noise, normal-mode deformation, random).
 //!
@@ -34,6 +35,7 @@ pub mod builtin;
 pub mod coarse;
 pub mod ctf;
 pub mod density;
+pub mod downsample;
 pub mod error;
 pub mod fourier;
 pub mod init;

@@ -1,4 +1,4 @@
-//! Uniform random rotations and the inverse of RELION's `Euler_angles2matrix`.
+//! Uniform random rotations.
 use rand::Rng;
 
 /// A rotation drawn uniformly from SO(3) (Shoemake's uniform unit quaternion), as a row-major
@@ -15,50 +15,10 @@ pub fn uniform_rotation(rng: &mut impl Rng) -> [[f64; 3]; 3] {
     ]
 }
 
-/// RELION's Euler angles `(rot, tilt, psi)` (degrees, ZYZ) of a rotation matrix: the inverse of
-/// [`rbf_io::particles::euler_to_matrix`]. Tilt is in [0°, 180°]; rot and psi in (−180°, 180°].
-/// At tilt 0° or 180° only rot ± psi is defined; rot is then 0.
-pub fn matrix_to_euler(r: &[[f64; 3]; 3]) -> (f64, f64, f64) {
-    // Third row = (sin tilt·cos rot, sin tilt·sin rot, cos tilt); third column = (−cos psi·sin tilt,
-    // sin psi·sin tilt, cos tilt).
-    let sin_tilt = r[2][0].hypot(r[2][1]);
-    let tilt = sin_tilt.atan2(r[2][2]);
-    let (rot, psi) = if sin_tilt > 1e-9 {
-        (r[2][1].atan2(r[2][0]), r[1][2].atan2(-r[0][2]))
-    } else if r[2][2] > 0.0 {
-        // tilt = 0: the first row is (cos(rot + psi), sin(rot + psi), 0).
-        (0.0, r[0][1].atan2(r[0][0]))
-    } else {
-        // tilt = 180°: the first row is (−cos(psi − rot), sin(psi − rot), 0).
-        (0.0, r[0][1].atan2(-r[0][0]))
-    };
-    (rot.to_degrees(), tilt.to_degrees(), psi.to_degrees())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
-    use rbf_io::particles::euler_to_matrix;
-
-    fn max_diff(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> f64 {
-        a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
-    }
-
-    #[test]
-    fn matrix_to_euler_inverts_euler_to_matrix() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut cases: Vec<(f64, f64, f64)> =
-            (0..1000).map(|_| (rng.random_range(-180.0..180.0), rng.random_range(0.0..180.0), rng.random_range(-180.0..180.0))).collect();
-        cases.extend([(30.0, 0.0, 40.0), (-75.0, 1e-12, 10.0), (30.0, 180.0, 40.0), (120.0, 180.0 - 1e-12, -60.0), (0.0, 90.0, 0.0), (180.0, 45.0, -180.0)]);
-        for (rot, tilt, psi) in cases {
-            let m = euler_to_matrix(rot, tilt, psi);
-            let (r2, t2, p2) = matrix_to_euler(&m);
-            assert!((0.0..=180.0).contains(&t2));
-            let back = euler_to_matrix(r2, t2, p2);
-            assert!(max_diff(&m, &back) < 1e-9, "({rot}, {tilt}, {psi}) → ({r2}, {t2}, {p2})");
-        }
-    }
 
     #[test]
     fn uniform_rotations_are_rotations_and_cover_so3_evenly() {

@@ -5,7 +5,7 @@
 //! noise (stream 2). The same seed and settings therefore give byte-identical files, and the noise
 //! level does not depend on the number of images.
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rbf_io::CtfParams;
 use rbf_io::mrc::StackWriter;
-use rbf_io::star::{StarBlock, write_star};
+use rbf_io::atomic::StagingDir;
+use rbf_io::relion::{StarParticle, image_name, write_particle_star};
 use rbf_model::projection::project;
 use rbf_model::{ChainSelection, ImageGrid, Poses, Structure};
 use serde::Serialize;
@@ -24,7 +25,7 @@ use crate::ctf::CtfFilter;
 use crate::distribution::{StateSampler, state_weights};
 use crate::error::SimError;
 use crate::motion::{DihedralSite, state_angles};
-use crate::rotations::{matrix_to_euler, uniform_rotation};
+use crate::rotations::uniform_rotation;
 
 /// Name of the particle stack in the output folder.
 pub const STACK_FILE: &str = "particles.mrcs";
@@ -329,55 +330,6 @@ impl Moments {
     }
 }
 
-/// A staging folder next to the output folder, removed unless its files were moved into place.
-struct Staging {
-    dir: PathBuf,
-}
-
-impl Staging {
-    fn create(out_dir: &Path) -> Result<Self, SimError> {
-        let name = out_dir.file_name().ok_or_else(|| SimError::Invalid(format!("output folder {} has no name", out_dir.display())))?;
-        let parent = match out_dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(|e| SimError::file(&parent, e))?;
-        let mut staging_name = std::ffi::OsString::from(".");
-        staging_name.push(name);
-        staging_name.push(format!(".tmp-{}", std::process::id()));
-        let dir = parent.join(staging_name);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| SimError::file(&dir, e))?;
-        }
-        std::fs::create_dir(&dir).map_err(|e| SimError::file(&dir, e))?;
-        Ok(Staging { dir })
-    }
-
-    /// Move `files` into `out_dir` (created if needed), replacing files of the same names, and
-    /// remove `stale` files of earlier runs that this run did not write.
-    fn commit(self, out_dir: &Path, files: &[String], stale: &[&str]) -> Result<(), SimError> {
-        std::fs::create_dir_all(out_dir).map_err(|e| SimError::file(out_dir, e))?;
-        for name in stale {
-            let path = out_dir.join(name);
-            if !files.iter().any(|f| f == name) && path.exists() {
-                std::fs::remove_file(&path).map_err(|e| SimError::file(&path, e))?;
-            }
-        }
-        for name in files {
-            let target = out_dir.join(name);
-            std::fs::rename(self.dir.join(name), &target).map_err(|e| SimError::file(&target, e))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        // Best effort: the folder is ours; after a commit it is empty.
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// Check that the output folder may be written: it must not exist, be empty, or `force` be set.
 ///
 /// # Errors
@@ -469,12 +421,12 @@ pub fn simulate(config: &SimulationConfig, device: &Device, mut on_progress: imp
         (0.0, 0.0)
     };
 
-    let staging = Staging::create(&config.out_dir)?;
+    let staging = StagingDir::create(&config.out_dir)?;
     let mut particles = sampler(0);
     let mut noise_rng = ChaCha8Rng::seed_from_u64(config.seed);
     noise_rng.set_stream(2);
-    let mut writer = StackWriter::create(staging.dir.join(STACK_FILE), config.box_size, config.box_size, config.pixel_size)?;
-    let mut rows: Vec<Vec<String>> = Vec::with_capacity(config.n_images);
+    let mut writer = StackWriter::create(staging.path().join(STACK_FILE), config.box_size, config.box_size, config.pixel_size)?;
+    let mut rows: Vec<StarParticle> = Vec::with_capacity(config.n_images);
     let mut states: Vec<i64> = Vec::with_capacity(if config.motion.is_some() { config.n_images } else { 0 });
     let (mut signal, mut noise) = (Moments::default(), Moments::default());
     let mut noise_values = vec![0.0f32; config.chunk_size * d2];
@@ -496,7 +448,7 @@ pub fn simulate(config: &SimulationConfig, device: &Device, mut on_progress: imp
         }
         writer.append(&images)?;
         for (k, p) in params.iter().enumerate() {
-            rows.push(star_row(done + k, p, config.motion.is_some().then(|| truth.reaction_coordinates[p.state])));
+            rows.push(star_particle(config, done + k, p, config.motion.is_some().then(|| truth.reaction_coordinates[p.state])));
             if config.motion.is_some() {
                 states.push(p.state as i64);
             }
@@ -507,13 +459,14 @@ pub fn simulate(config: &SimulationConfig, device: &Device, mut on_progress: imp
     writer.finish()?;
 
     let mut files = vec![STACK_FILE.to_string(), STAR_FILE.to_string(), TRUTH_FILE.to_string()];
-    write_star(staging.dir.join(STAR_FILE), &star_blocks(config, rows))?;
+    let extra_columns: &[&str] = if config.motion.is_some() { &[STATE_COLUMN, REACTION_COORDINATE_COLUMN] } else { &[] };
+    write_particle_star(staging.path().join(STAR_FILE), &rows, extra_columns)?;
     let remarks = truth_remarks(config, &truth);
-    crate::pdb::write_models(&staging.dir.join(TRUTH_FILE), &truth.atoms, &truth.states, &remarks)?;
+    crate::pdb::write_models(&staging.path().join(TRUTH_FILE), &truth.atoms, &truth.states, &remarks)?;
     if config.motion.is_some() {
         let coordinates: Vec<f64> = states.iter().map(|&s| truth.reaction_coordinates[s as usize]).collect();
-        write_npy(&staging.dir.join(STATES_FILE), &states)?;
-        write_npy(&staging.dir.join(REACTION_COORDINATES_FILE), &coordinates)?;
+        write_npy(&staging.path().join(STATES_FILE), &states)?;
+        write_npy(&staging.path().join(REACTION_COORDINATES_FILE), &coordinates)?;
         files.push(STATES_FILE.into());
         files.push(REACTION_COORDINATES_FILE.into());
     }
@@ -536,55 +489,25 @@ pub fn simulate(config: &SimulationConfig, device: &Device, mut on_progress: imp
         achieved_snr: config.noise.then(|| signal.variance() / noise.variance()),
         files: files.clone(),
     };
-    let record_path = staging.dir.join(RECORD_FILE);
+    let record_path = staging.path().join(RECORD_FILE);
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| SimError::Invalid(format!("{}: {e}", record_path.display())))?;
     rbf_io::atomic::write_atomically(&record_path, |out| out.write_all(&json))?;
     staging.commit(&config.out_dir, &files, &[STATES_FILE, REACTION_COORDINATES_FILE])?;
     Ok(summary)
 }
 
-/// One row of the particle block: image name, optics group, angles, origins, then CTF and motion
-/// columns when present (in the order of [`star_blocks`]).
-fn star_row(index: usize, p: &ParticleParams, reaction_coordinate: Option<f64>) -> Vec<String> {
-    let (rot, tilt, psi) = matrix_to_euler(&p.rotation);
-    let mut row = vec![
-        format!("{:06}@{STACK_FILE}", index + 1),
-        "1".into(),
-        format!("{rot:.6}"),
-        format!("{tilt:.6}"),
-        format!("{psi:.6}"),
-        format!("{:.6}", -p.shift[0]),
-        format!("{:.6}", -p.shift[1]),
-    ];
-    if let Some(ctf) = &p.ctf {
-        row.extend([
-            format!("{:.3}", ctf.defocus_u),
-            format!("{:.3}", ctf.defocus_v),
-            format!("{:.4}", ctf.defocus_angle),
-            format!("{:.4}", ctf.phase_shift),
-        ]);
+/// The STAR record of particle `index` (0-based): its image in the stack, pose and CTF, and for
+/// motions its state and reaction coordinate (the columns [`STATE_COLUMN`] and
+/// [`REACTION_COORDINATE_COLUMN`]).
+fn star_particle(config: &SimulationConfig, index: usize, p: &ParticleParams, reaction_coordinate: Option<f64>) -> StarParticle {
+    StarParticle {
+        image_name: image_name(index, STACK_FILE),
+        pixel_size: config.pixel_size,
+        box_size: config.box_size,
+        pose: Some(rbf_io::Pose { rotation: p.rotation, shift: p.shift }),
+        ctf: p.ctf,
+        extra: reaction_coordinate.map(|x| vec![p.state.to_string(), format!("{x:.8}")]).unwrap_or_default(),
     }
-    if let Some(x) = reaction_coordinate {
-        row.extend([p.state.to_string(), format!("{x:.8}")]);
-    }
-    row
-}
-
-/// The RELION 3.1 optics and particle blocks.
-fn star_blocks(config: &SimulationConfig, rows: Vec<Vec<String>>) -> [StarBlock; 2] {
-    let mut optics_columns = vec!["rlnOpticsGroupName", "rlnOpticsGroup", "rlnImagePixelSize", "rlnImageSize", "rlnImageDimensionality"];
-    let mut optics_row = vec!["opticsGroup1".to_string(), "1".into(), format!("{}", config.pixel_size), config.box_size.to_string(), "2".into()];
-    let mut columns = vec!["rlnImageName", "rlnOpticsGroup", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnOriginXAngst", "rlnOriginYAngst"];
-    if let Some(ctf) = &config.ctf {
-        optics_columns.extend(["rlnVoltage", "rlnSphericalAberration", "rlnAmplitudeContrast"]);
-        optics_row.extend([format!("{}", ctf.voltage), format!("{}", ctf.spherical_aberration), format!("{}", ctf.amplitude_contrast)]);
-        columns.extend(["rlnDefocusU", "rlnDefocusV", "rlnDefocusAngle", "rlnPhaseShift"]);
-    }
-    if config.motion.is_some() {
-        columns.extend([STATE_COLUMN, REACTION_COORDINATE_COLUMN]);
-    }
-    let names = |c: Vec<&str>| c.into_iter().map(String::from).collect();
-    [StarBlock::new_loop("optics", names(optics_columns), vec![optics_row]), StarBlock::new_loop("particles", names(columns), rows)]
 }
 
 fn truth_remarks(config: &SimulationConfig, truth: &GroundTruth) -> Vec<String> {

@@ -65,15 +65,48 @@ pub fn has_ctf(data: &dyn ParticleSource) -> bool {
     !data.is_empty() && (0..data.len()).all(|i| data.ctf(i).is_some())
 }
 
-/// Check that every particle carries CTF parameters.
+/// Defocus values (Å) a CTF is fitted with: below 100 Å (0 included) or above 20 µm they are
+/// almost surely a unit or column mistake (µm or nm read as Å, an unfitted 0).
+pub const DEFOCUS_RANGE: std::ops::RangeInclusive<f64> = 100.0..=200_000.0;
+
+/// Check that every particle carries CTF parameters, and that they make sense: defocus U and V in
+/// [`DEFOCUS_RANGE`], a positive voltage, an amplitude contrast in [0, 1), all finite.
 ///
 /// # Errors
-/// [`TrainError::Data`] naming the first particle without them.
+/// [`TrainError::Data`] naming the first particle without them, or the first particle, parameter
+/// and value that does not make sense.
 pub fn require_ctf(data: &dyn ParticleSource) -> Result<(), TrainError> {
-    match (0..data.len()).find(|&i| data.ctf(i).is_none()) {
-        Some(i) => Err(missing(i)),
-        None => Ok(()),
+    for i in 0..data.len() {
+        let ctf = data.ctf(i).ok_or_else(|| missing(i))?;
+        let bad = |what: &str, value: f64, expected: &str| {
+            Err(TrainError::Data(format!("particle {}: {what} {value} is {expected}", i + 1)))
+        };
+        for (what, value) in [("defocus U", ctf.defocus_u), ("defocus V", ctf.defocus_v)] {
+            if !DEFOCUS_RANGE.contains(&value) {
+                return bad(what, value, "not a defocus in Å (expected 100 to 200,000 Å)");
+            }
+        }
+        if !(ctf.voltage.is_finite() && ctf.voltage > 0.0) {
+            return bad("voltage", ctf.voltage, "not a voltage in kV (expected > 0)");
+        }
+        if !(0.0..1.0).contains(&ctf.amplitude_contrast) {
+            return bad("amplitude contrast", ctf.amplitude_contrast, "not a fraction in [0, 1)");
+        }
+        for (what, value) in [("astigmatism angle", ctf.defocus_angle), ("Cs", ctf.spherical_aberration), ("phase shift", ctf.phase_shift)] {
+            if !value.is_finite() {
+                return bad(what, value, "not finite");
+            }
+        }
     }
+    Ok(())
+}
+
+/// How many particles carry CTF parameters and the first that does not, when some but not all
+/// do (typically a CTF column missing from one optics group).
+pub fn partial_ctf(data: &dyn ParticleSource) -> Option<(usize, usize)> {
+    let with = (0..data.len()).filter(|&i| data.ctf(i).is_some()).count();
+    let first_without = (0..data.len()).find(|&i| data.ctf(i).is_none())?;
+    (with > 0).then_some((with, first_without))
 }
 
 /// The mass of the density, `a₀·ΣZ`, from images with a CTF: the images' total intensity

@@ -26,6 +26,14 @@ pub trait ParticleSource: Send + Sync {
     fn ctf(&self, _i: usize) -> Option<CtfParams> {
         None
     }
+    /// The noise variance per pixel, over up to `max_images` images: [`background_variance`];
+    /// sources that zero the background (a mask, [`crate::preprocess`]) measure it before.
+    ///
+    /// # Errors
+    /// As [`background_variance`].
+    fn noise_variance(&self, max_images: usize) -> Result<f64, TrainError> {
+        background_variance(self, max_images)
+    }
 }
 
 /// Particles held in memory (for examples and tests).
@@ -128,7 +136,7 @@ impl ParticleSource for FileParticles {
 ///
 /// # Errors
 /// When an image cannot be read, or there are no background pixels (boxes under 4 pixels).
-pub fn background_variance(data: &dyn ParticleSource, max_images: usize) -> Result<f64, TrainError> {
+pub fn background_variance<S: ParticleSource + ?Sized>(data: &S, max_images: usize) -> Result<f64, TrainError> {
     let d = data.box_size();
     let radius = d as f64 / 2.0;
     let background: Vec<usize> = (0..d * d)

@@ -28,7 +28,7 @@ use rbf_model::{CoarseModel, ImageGrid, Poses, RbfDensity, RbfDensityConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::ctf::{CtfBatcher, mean_image_mass_with_ctf, require_ctf};
-use crate::data::{ParticleSource, background_variance, mean_image_mass};
+use crate::data::{ParticleSource, mean_image_mass};
 use crate::loss::{LossConfig, LossValues};
 use crate::run::{
     CHECKPOINT_DIR, CheckpointFiles, CheckpointState, EpochClock, EpochSoFar, config_key, io_error, load_checkpoint, load_parameters,
@@ -255,7 +255,7 @@ pub fn train(
         std::fs::create_dir_all(&checkpoint_dir).map_err(|e| rbf_io::IoError::Io { path: checkpoint_dir.clone(), source: e })?;
         let noise_variance = match config.noise_variance {
             Some(v) => v,
-            None => background_variance(data, 1000)?,
+            None => data.noise_variance(1000)?,
         };
         rbf_io::atomic::write_atomically(&out.join("config.json"), |w| w.write_all(config_json.as_bytes()))?;
         let mut density_config = config.density.clone();

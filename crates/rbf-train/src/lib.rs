@@ -5,7 +5,10 @@
 //! - [`step`]: one optimisation step of the homogeneous model.
 //! - [`ctf`]: batches for the image term with each particle's CTF, computed in Fourier space.
 //! - [`bench`]: images per second of full training steps, homogeneous and VAE.
+//! - [`center`]: where the particles' density is centred, from the images and their poses.
 //! - [`data`]: particles (images and poses) from memory or from STAR/`.cs` files.
+//! - [`downsample`]: particles whose images are Fourier-cropped to a smaller box as they are read.
+//! - [`preprocess`]: particles whose images are normalized, low-passed and masked as they are read.
 //! - [`truth`]: the ground truth a run is scored against (Cα trace and all-atom volume).
 //! - [`homogeneous`]: the whole homogeneous run, with checkpoints and `--resume`.
 //! - [`heterogeneous`]: the VAE run (paper §4.2): encoder, decoder and density end to end.
@@ -16,14 +19,17 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod center;
 pub mod ctf;
 pub mod data;
 pub mod device;
+pub mod downsample;
 pub mod heterogeneous;
 pub mod homogeneous;
 pub mod loss;
 pub mod npy;
 pub mod plots;
+pub mod preprocess;
 mod run;
 pub mod step;
 pub mod truth;

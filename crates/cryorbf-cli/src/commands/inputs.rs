@@ -5,7 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rbf_model::{ChainSelection, CoarseModel, ImageGrid, Structure};
 use rbf_train::data::{FileParticles, ParticleSource};
+use rbf_train::downsample::Downsampled;
+use rbf_train::preprocess::Preprocessed;
 use rbf_train::truth::Truth;
+
+use super::placement::{far_from_particles, map_placement, outside_circle};
+use super::preprocess::PreprocessArgs;
 
 /// Where the particles are and which structure they are of.
 #[derive(clap::Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -24,10 +29,17 @@ pub struct InputArgs {
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub chain: Vec<String>,
     /// Shift (Å) that puts the reference in the box frame (origin at the box center). Default:
-    /// the translation recorded by `cryorbf simulate` when the particles come from it, else the
-    /// shift that puts the reference's Cα centroid at the box center.
-    #[arg(long, value_delimiter = ',', num_args = 3, value_name = "X,Y,Z", allow_negative_numbers = true)]
+    /// the frame of --map when given, else the translation recorded by `cryorbf simulate` when the
+    /// particles come from it, else the shift that puts the reference's Cα centroid at the box
+    /// center.
+    #[arg(long, value_delimiter = ',', num_args = 1, value_name = "X,Y,Z", allow_hyphen_values = true)]
     pub reference_shift: Option<Vec<f64>>,
+    /// The map the reference was built into (e.g. the consensus refinement's MRC): the reference is
+    /// in its frame, so the map's box center (from its header's origin and pixel size) is moved to
+    /// the particles' box center.
+    #[arg(long, value_name = "FILE", conflicts_with = "reference_shift")]
+    #[serde(default)]
+    pub map: Option<PathBuf>,
     /// Ground truth for metrics: a structure in the box frame (e.g. the simulator's truth.pdb) or
     /// a simulator folder (its truth.pdb).
     #[arg(long, value_name = "FILE|DIR")]
@@ -36,12 +48,21 @@ pub struct InputArgs {
     /// simulator's, or 3 Å).
     #[arg(long, value_name = "Å")]
     pub truth_resolution: Option<f64>,
+    /// Downsample the images to this box (pixels; even, at least 8, at most the particles' box)
+    /// by Fourier cropping as they are read: the pixel size grows by the same factor, the poses
+    /// (in Å) and the CTF stay. `cryorbf downsample` writes such a stack once instead.
+    #[arg(long, value_name = "PIXELS")]
+    #[serde(default)]
+    pub downsample: Option<usize>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub preprocess: PreprocessArgs,
 }
 
 /// Everything a training command needs, loaded and checked.
 pub struct Inputs {
-    /// The particles.
-    pub particles: FileParticles,
+    /// The particles (downsampled, then preprocessed, when asked).
+    pub particles: Preprocessed<Downsampled<FileParticles>>,
     /// The coarse-grained reference, in the box frame.
     pub model: CoarseModel,
     /// The truth, when given.
@@ -68,27 +89,38 @@ impl InputArgs {
         if self.chain.is_empty() { ChainSelection::All } else { ChainSelection::Chains(self.chain.clone()) }
     }
 
-    /// Read and check everything.
+    /// Read and check everything; warn (on stderr) when the placed reference reaches outside the
+    /// box's inscribed sphere or is far from the particles' density.
     ///
     /// # Errors
-    /// Naming the file and the problem: unreadable particles or structures, a reference that
-    /// does not fit the box, a truth that lacks residues of the reference.
+    /// Naming the file and the problem: unreadable particles, structures or map, a reference that
+    /// does not fit the box, a truth that lacks residues of the reference, preprocessing values
+    /// that do not suit the images.
     pub fn load(&self, device: &burn::prelude::Device) -> anyhow::Result<Inputs> {
         let file = self.particle_file()?;
-        let table = if file.extension().is_some_and(|e| e == "cs") {
-            rbf_io::ParticleTable::from_cs(&file, self.datadir.as_deref())?
-        } else {
-            rbf_io::ParticleTable::from_star(&file, self.datadir.as_deref())?
-        };
+        let table = super::downsample::read_particles(&file, self.datadir.as_deref())?;
         let particles = FileParticles::new(&table)?;
+        super::downsample::warn_pixel_size_mismatches(&table)?;
+        let particles = Downsampled::new(particles, self.downsample)
+            .with_context(|| format!("--downsample for the particles of {}", file.display()))?;
         let reference = self.reference.clone().context("--reference is required")?;
         let structure = Structure::read(&reference, &self.chains())?;
         let mut model = CoarseModel::from_structure(&structure)?;
         let record = self.simulation_record();
-        let (shift, placement) = match (&self.reference_shift, record.as_ref().and_then(|r| translation(r))) {
-            (Some(s), _) => ([s[0], s[1], s[2]], "shifted by --reference-shift".to_string()),
-            (None, Some(t)) => (t, "shifted by the simulator's recorded translation".to_string()),
-            (None, None) => {
+        let (shift, placement) = match (&self.map, &self.reference_shift, record.as_ref().and_then(translation)) {
+            (Some(map), _, _) => {
+                let placed = map_placement(map, particles.pixel_size())?;
+                if let Some(warning) = placed.warning {
+                    eprintln!("warning: {warning}");
+                }
+                (placed.shift, placed.description)
+            }
+            (None, Some(s), _) => match s[..] {
+                [x, y, z] => ([x, y, z], "shifted by --reference-shift".to_string()),
+                _ => anyhow::bail!("--reference-shift takes three values, X,Y,Z (Å); got {}", s.len()),
+            },
+            (None, None, Some(t)) => (t, "shifted by the simulator's recorded translation".to_string()),
+            (None, None, None) => {
                 let c = model.ca_centroid();
                 ([-c[0], -c[1], -c[2]], "Cα centroid moved to the box center".to_string())
             }
@@ -96,6 +128,17 @@ impl InputArgs {
         model.translate(shift);
         let grid = ImageGrid::new(particles.box_size(), particles.pixel_size())?;
         grid.check_fits(&model.centers, 0.0).with_context(|| format!("{} placed in the particles' box", reference.display()))?;
+        let mut warnings: Vec<String> = outside_circle(&model.centers, &grid).into_iter().collect();
+        match rbf_train::center::particle_center(&particles, 1000)? {
+            Some(center) => warnings.extend(far_from_particles(model.ca_centroid(), center, &grid)),
+            None => eprintln!(
+                "note: the center of the particles' density cannot be found from their images (no clear net density, or too few viewing directions); the reference's placement is not checked against it"
+            ),
+        }
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
+        let particles = Preprocessed::new(particles, self.preprocess.options())?;
         let truth = match &self.truth {
             None => None,
             Some(path) => {
@@ -116,11 +159,19 @@ impl InputArgs {
 impl Inputs {
     /// One line about the particles and the reference, for the log.
     pub fn describe(&self) -> String {
+        let original = self.particles.inner().inner();
+        let options = self.particles.options();
         format!(
-            "{} particles, box {} px at {} Å/px; reference {} residues, {} RBFs ({})",
+            "{} particles, box {} px at {} Å/px{}{}; reference {} residues, {} RBFs ({})",
             self.particles.len(),
             self.particles.box_size(),
             self.particles.pixel_size(),
+            if self.particles.inner().is_downsampled() {
+                format!(" (downsampled from {} px at {} Å/px)", original.box_size(), original.pixel_size())
+            } else {
+                String::new()
+            },
+            if options.is_off() { String::new() } else { format!(", images {}", options.describe()) },
             self.model.n_residues(),
             self.model.n_rbf(),
             self.placement

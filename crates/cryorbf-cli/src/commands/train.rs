@@ -61,7 +61,16 @@ impl CtfMode {
     /// Whether the CTF is on for `particles`.
     pub fn resolve(self, particles: &dyn ParticleSource) -> bool {
         match self {
-            CtfMode::Auto => rbf_train::ctf::has_ctf(particles),
+            CtfMode::Auto => {
+                if let Some((with, first)) = rbf_train::ctf::partial_ctf(particles) {
+                    eprintln!(
+                        "warning: only {with} of {} particles carry CTF parameters (particle {} is the first without: is a CTF column missing from its optics group?); training without the CTF (--ctf on would refuse)",
+                        particles.len(),
+                        first + 1
+                    );
+                }
+                rbf_train::ctf::has_ctf(particles)
+            }
             CtfMode::On => true,
             CtfMode::Off => false,
         }
@@ -112,7 +121,10 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
     }
     let start = initial_centers(&inputs.model, &inputs.model.centers, &init, run.seed)?;
     let config = config.with_ctf(args.ctf.resolve(&inputs.particles));
-    validate(&config, &inputs.model, &start, &inputs.particles)?;
+    validate(&config, &inputs.model, &start, &inputs.particles).with_context(|| {
+        let particles = run.inputs.particles.as_deref().unwrap_or(std::path::Path::new("the particles"));
+        format!("training on {}", particles.display())
+    })?;
     if !resume {
         start_run_folder(&args, &out)?;
         if !run.quiet {
