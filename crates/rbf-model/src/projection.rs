@@ -148,12 +148,50 @@ fn image_plane_positions(centers: Tensor<3>, poses: &Poses) -> (Tensor<3>, Tenso
     (rotated.clone().narrow(2, 0, 1) + shift_x, rotated.narrow(2, 1, 1) + shift_y)
 }
 
+/// Values (f32) in the largest intermediate tensor of [`project_plain`]: 2²⁴, 64 MiB, half of
+/// the largest single buffer wgpu accepts (about 128 MiB).
+pub const MAX_INTERMEDIATE: usize = 1 << 24;
+
 /// [`project`] as dense tensor operations on any backend: `Gx` and `Gy` for every pixel of every
-/// RBF, then one batched matrix product. The reference for the fused CPU path.
+/// RBF, then one batched matrix product. The reference for the fused CPU path. Large structures
+/// are projected [`MAX_INTERMEDIATE`] values of `Gx` at a time (see [`project_plain_chunked`]).
 ///
 /// # Shapes
 /// As [`project`].
 pub fn project_plain(centers: Tensor<3>, amplitudes: Tensor<1>, sigma: Tensor<1>, poses: &Poses, grid: &ImageGrid) -> Tensor<3> {
+    project_plain_chunked(centers, amplitudes, sigma, poses, grid, MAX_INTERMEDIATE)
+}
+
+/// [`project_plain`] with the RBFs taken `max_values / (batch·D)` at a time and their images
+/// summed, so that no `[batch, n_rbf, D]` intermediate holds more than `max_values` values (at
+/// least one RBF per chunk).
+///
+/// # Shapes
+/// As [`project`].
+pub fn project_plain_chunked(
+    centers: Tensor<3>,
+    amplitudes: Tensor<1>,
+    sigma: Tensor<1>,
+    poses: &Poses,
+    grid: &ImageGrid,
+    max_values: usize,
+) -> Tensor<3> {
+    let [_, n_rbf, _] = centers.dims();
+    let (batch, d) = (poses.len(), grid.box_size());
+    let chunk = (max_values / (batch * d).max(1)).max(1);
+    if n_rbf <= chunk {
+        return project_dense(centers, amplitudes, sigma, poses, grid);
+    }
+    let device = centers.device();
+    (0..n_rbf).step_by(chunk).fold(Tensor::zeros([batch, d, d], &device), |image, start| {
+        let len = chunk.min(n_rbf - start);
+        let part = project_dense(centers.clone().narrow(1, start, len), amplitudes.clone().narrow(0, start, len), sigma.clone(), poses, grid);
+        image + part
+    })
+}
+
+/// One dense projection of all of `centers` (see [`project_plain`]).
+fn project_dense(centers: Tensor<3>, amplitudes: Tensor<1>, sigma: Tensor<1>, poses: &Poses, grid: &ImageGrid) -> Tensor<3> {
     let device = centers.device();
     let [_, n_rbf, _] = centers.dims();
     let (px, py) = image_plane_positions(centers, poses); // [batch, n_rbf, 1]

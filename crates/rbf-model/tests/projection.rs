@@ -6,7 +6,7 @@ use burn::prelude::*;
 use common::*;
 use rand::Rng;
 use rbf_model::density::centers_tensor;
-use rbf_model::projection::{project, reference};
+use rbf_model::projection::{project, project_plain_chunked, reference};
 use rbf_model::volume::render_volume;
 use rbf_model::{ImageGrid, Poses};
 
@@ -142,4 +142,37 @@ fn grid_rejects_bad_sizes_and_checks_the_fit() {
     assert!(grid.check_fits(&[[10.0, -10.0, 5.0]], 2.0).is_ok());
     let err = grid.check_fits(&[[20.0, 0.0, 0.0]], 0.0).unwrap_err().to_string();
     assert!(err.contains("does not fit") && err.contains("20.0"), "{err}");
+}
+
+#[test]
+fn chunked_dense_projection_equals_one_chunk_in_values_and_gradients() {
+    // 17 RBFs, 5 images of 24 pixels: 120 values per RBF, so a limit of 500 takes 4 RBFs at a
+    // time (5 chunks, the last of 1).
+    let device = cpu().autodiff();
+    let mut rng = rng(21);
+    let grid = ImageGrid::new(24, 1.3).unwrap();
+    let (batch, n_rbf) = (5, 17);
+    let centers = random_points(&mut rng, n_rbf, 9.0);
+    let amplitudes: Vec<f64> = (0..n_rbf).map(|_| rng.random_range(1.0..30.0)).collect();
+    let rotations: Vec<_> = (0..batch).map(|_| random_rotation(&mut rng)).collect();
+    let shifts: Vec<[f64; 2]> = (0..batch).map(|_| [rng.random_range(-4.0..4.0), rng.random_range(-4.0..4.0)]).collect();
+    let poses = Poses::from_host(&rotations, &shifts, &device);
+    let weights: Vec<f32> = (0..batch * 24 * 24).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let weights = Tensor::<3>::from_data(TensorData::new(weights, [batch, 24, 24]), &device);
+    let run = |max_values: usize| {
+        let mu = centers_tensor(&centers, &device).unsqueeze_dim::<3>(0).require_grad();
+        let sigma = tensor1(&[2.2], &device).require_grad();
+        let images = project_plain_chunked(mu.clone(), tensor1(&amplitudes, &device), sigma.clone(), &poses, &grid, max_values);
+        let grads = (images.clone() * weights.clone()).sum().backward();
+        let mu_grad = mu.grad(&grads).expect("a gradient for the centers");
+        let sigma_grad = sigma.grad(&grads).expect("a gradient for σ");
+        (to_vec(images), to_vec(mu_grad), to_vec(sigma_grad))
+    };
+    let (one_images, one_mu, one_sigma) = run(usize::MAX);
+    let (images, mu, sigma) = run(500);
+    let as_f64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+    assert!(relative_error(&images, &as_f64(&one_images)) < 1e-6, "images");
+    assert!(relative_error(&mu, &as_f64(&one_mu)) < 1e-5, "center gradients");
+    assert!(relative_error(&sigma, &as_f64(&one_sigma)) < 1e-5, "σ gradient");
+    assert!(one_mu.iter().any(|&g| g != 0.0), "the gradients are not trivially zero");
 }
