@@ -18,7 +18,7 @@
 //! projections of any off-center point average to the box center, so a misplaced reference and
 //! the data would have the same mean image.
 use crate::TrainError;
-use crate::data::ParticleSource;
+use crate::data::{ParticleSource, pixels_outside_circle};
 
 /// The density's center (Å, box frame) estimated from up to `max_images` images spread through
 /// the set, or `None` when the images cannot tell: their mean total is not clearly non-zero
@@ -36,7 +36,7 @@ pub fn particle_center(data: &dyn ParticleSource, max_images: usize) -> Result<O
     let half = (d / 2) as f64;
     let coordinate = |i: usize| (i as f64 - half) * pixel_size;
     let radius = d as f64 / 2.0;
-    let background: Vec<usize> = (0..d * d).filter(|&p| ((p / d) as f64 - half).hypot((p % d) as f64 - half) > radius).collect();
+    let background = pixels_outside_circle(d, half, radius);
     let step = (data.len() / max_images.max(1)).max(1);
     let mut image = vec![0.0f32; d * d];
     let mut totals = Vec::new();

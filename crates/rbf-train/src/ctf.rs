@@ -12,7 +12,7 @@ use rbf_model::ctf::{Ctf, half_plane_batch};
 use rbf_model::fourier::{HalfPlane, HalfPlaneFft};
 use rbf_model::ImageGrid;
 
-use crate::data::ParticleSource;
+use crate::data::{ParticleSource, image_mass_per_weight};
 use crate::TrainError;
 
 /// A batch of particles for the CTF image term.
@@ -116,17 +116,5 @@ pub fn partial_ctf(data: &dyn ParticleSource) -> Option<(usize, usize)> {
 /// # Errors
 /// When an image cannot be read, there are no images, or a particle has no CTF parameters.
 pub fn mean_image_mass_with_ctf(data: &dyn ParticleSource, max_images: usize) -> Result<f64, TrainError> {
-    if data.is_empty() {
-        return Err(TrainError::Data("no particles".into()));
-    }
-    let d = data.box_size();
-    let step = (data.len() / max_images.max(1)).max(1);
-    let (mut intensity, mut ctf_at_zero) = (0.0f64, 0.0f64);
-    let mut image = vec![0.0f32; d * d];
-    for i in (0..data.len()).step_by(step).take(max_images) {
-        data.read_image(i, &mut image)?;
-        intensity += image.iter().map(|&v| f64::from(v)).sum::<f64>();
-        ctf_at_zero += Ctf::new(&data.ctf(i).ok_or_else(|| missing(i))?).value(0.0, 0.0);
-    }
-    Ok(if ctf_at_zero > 0.0 { intensity / ctf_at_zero * data.pixel_size() * data.pixel_size() } else { 0.0 })
+    image_mass_per_weight(data, max_images, |i| Ok(Ctf::new(&data.ctf(i).ok_or_else(|| missing(i))?).value(0.0, 0.0)))
 }

@@ -131,6 +131,19 @@ impl ParticleSource for FileParticles {
     }
 }
 
+/// Indices (row-major `[y][x]`) of the pixels of a `d`×`d` image whose centers lie farther than
+/// `radius` pixels from the point `(center, center)` (pixel coordinates, pixel `i` at `i`): the
+/// background of the noise estimate, the normalization ([`crate::preprocess`]) and the particle
+/// center ([`crate::center`]).
+pub fn pixels_outside_circle(d: usize, center: f64, radius: f64) -> Vec<usize> {
+    (0..d * d)
+        .filter(|&p| {
+            let (y, x) = ((p / d) as f64 - center, (p % d) as f64 - center);
+            x * x + y * y > radius * radius
+        })
+        .collect()
+}
+
 /// The noise variance of the images, estimated from the background: the pixels outside the
 /// inscribed circle of the box, over up to `max_images` images spread through the set.
 ///
@@ -139,12 +152,8 @@ impl ParticleSource for FileParticles {
 pub fn background_variance<S: ParticleSource + ?Sized>(data: &S, max_images: usize) -> Result<f64, TrainError> {
     let d = data.box_size();
     let radius = d as f64 / 2.0;
-    let background: Vec<usize> = (0..d * d)
-        .filter(|&p| {
-            let (y, x) = ((p / d) as f64 - radius + 0.5, (p % d) as f64 - radius + 0.5);
-            x * x + y * y > radius * radius
-        })
-        .collect();
+    // The inscribed circle, centered on the middle of the box's pixel grid.
+    let background = pixels_outside_circle(d, radius - 0.5, radius);
     if background.is_empty() || data.is_empty() {
         return Err(TrainError::Data(format!("cannot estimate the noise: no background pixels in a {d}-pixel box")));
     }
@@ -171,17 +180,32 @@ pub fn background_variance<S: ParticleSource + ?Sized>(data: &S, max_images: usi
 /// # Errors
 /// When an image cannot be read, or there are no images.
 pub fn mean_image_mass(data: &dyn ParticleSource, max_images: usize) -> Result<f64, TrainError> {
+    image_mass_per_weight(data, max_images, |_| Ok(1.0))
+}
+
+/// The images' total intensity (Σ pixels · pixel area) over up to `max_images` images spread
+/// through the set, divided by the sum of `weight` over the same particles; 0 when that sum is
+/// not positive. With a weight of 1 it is the mean image mass; with each particle's CTF at zero
+/// frequency, the mass behind CTF-modulated images ([`crate::ctf::mean_image_mass_with_ctf`]).
+///
+/// # Errors
+/// When an image cannot be read, there are no images, or `weight` fails.
+pub(crate) fn image_mass_per_weight(
+    data: &dyn ParticleSource,
+    max_images: usize,
+    weight: impl Fn(usize) -> Result<f64, TrainError>,
+) -> Result<f64, TrainError> {
     if data.is_empty() {
         return Err(TrainError::Data("no particles".into()));
     }
     let d = data.box_size();
     let step = (data.len() / max_images.max(1)).max(1);
-    let (mut n, mut sum) = (0usize, 0.0f64);
+    let (mut intensity, mut total_weight) = (0.0f64, 0.0f64);
     let mut image = vec![0.0f32; d * d];
     for i in (0..data.len()).step_by(step).take(max_images) {
         data.read_image(i, &mut image)?;
-        sum += image.iter().map(|&v| f64::from(v)).sum::<f64>();
-        n += 1;
+        intensity += image.iter().map(|&v| f64::from(v)).sum::<f64>();
+        total_weight += weight(i)?;
     }
-    Ok(sum / n as f64 * data.pixel_size() * data.pixel_size())
+    Ok(if total_weight > 0.0 { intensity / total_weight * data.pixel_size() * data.pixel_size() } else { 0.0 })
 }

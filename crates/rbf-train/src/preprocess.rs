@@ -40,7 +40,7 @@ use rbf_io::CtfParams;
 use rbf_model::fourier::{HalfPlaneFft, frequency_index, half_plane_width};
 
 use crate::TrainError;
-use crate::data::{ParticleSource, background_variance};
+use crate::data::{ParticleSource, background_variance, pixels_outside_circle};
 
 /// The background of the normalization: pixels outside the circle of this diameter, as a fraction
 /// of the box (RELION's default).
@@ -145,8 +145,7 @@ impl<S: ParticleSource> Preprocessed<S> {
         let center = (d / 2) as f64;
         let radius_px = |p: usize| ((p / d) as f64 - center).hypot((p % d) as f64 - center);
         let background = if options.normalize {
-            let inner_radius = BACKGROUND_DIAMETER * d as f64 / 2.0;
-            (0..d * d).filter(|&p| radius_px(p) > inner_radius).collect()
+            pixels_outside_circle(d, center, BACKGROUND_DIAMETER * d as f64 / 2.0)
         } else {
             Vec::new()
         };

@@ -1,14 +1,12 @@
 //! `cryorbf downsample`: particles downsampled by Fourier cropping into a new stack and RELION 3.1
-//! STAR file (as cryoDRGN's `downsample`, which writes the stack only); and the warning every
-//! command that reads particles gives when a stack's header disagrees with the particle file on
-//! the pixel size.
+//! STAR file (as cryoDRGN's `downsample`, which writes the stack only).
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use rbf_io::ParticleTable;
 use rbf_train::downsample::{STACK_FILE, STAR_FILE, write_downsampled};
 
+use super::inputs::{read_particles, warn_pixel_size_mismatches};
 use super::interrupt;
 
 /// Arguments of `cryorbf downsample`.
@@ -40,33 +38,6 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// Read a particle file: a `.cs` file by its extension, else a STAR file (`particles.star` for a
-/// folder).
-///
-/// # Errors
-/// As [`ParticleTable::from_star`] and [`ParticleTable::from_cs`].
-pub fn read_particles(path: &std::path::Path, datadir: Option<&std::path::Path>) -> anyhow::Result<ParticleTable> {
-    let file = if path.is_dir() { path.join("particles.star") } else { path.to_path_buf() };
-    Ok(if file.extension().is_some_and(|e| e == "cs") { ParticleTable::from_cs(&file, datadir)? } else { ParticleTable::from_star(&file, datadir)? })
-}
-
-/// Print a warning (to stderr) for each stack whose MRC header gives another pixel size than the
-/// particle file, saying which is used (the file's); at most three, then how many more.
-///
-/// # Errors
-/// When a stack's header cannot be read.
-pub fn warn_pixel_size_mismatches(table: &ParticleTable) -> anyhow::Result<()> {
-    const SHOWN: usize = 3;
-    let mismatches = table.pixel_size_mismatches()?;
-    for m in mismatches.iter().take(SHOWN) {
-        eprintln!("warning: {m}");
-    }
-    if mismatches.len() > SHOWN {
-        eprintln!("warning: and {} more stacks whose header disagrees with {}", mismatches.len() - SHOWN, table.source.display());
-    }
-    Ok(())
 }
 
 /// Run the command.

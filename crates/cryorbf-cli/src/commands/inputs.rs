@@ -1,8 +1,10 @@
 //! The inputs every training command shares: particles, the reference placed in the box frame,
-//! and an optional ground truth.
+//! and an optional ground truth; and reading a particle file (with the warning every command
+//! that reads particles gives when a stack's header disagrees with it on the pixel size).
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use rbf_io::ParticleTable;
 use rbf_model::{ChainSelection, CoarseModel, ImageGrid, Structure};
 use rbf_train::data::{FileParticles, ParticleSource};
 use rbf_train::downsample::Downsampled;
@@ -74,8 +76,7 @@ pub struct Inputs {
 impl InputArgs {
     /// The particle metadata file: the path itself, or `particles.star` in a folder.
     fn particle_file(&self) -> anyhow::Result<PathBuf> {
-        let path = self.particles.clone().context("--particles is required")?;
-        Ok(if path.is_dir() { path.join("particles.star") } else { path })
+        Ok(particle_file(self.particles.as_deref().context("--particles is required")?))
     }
 
     /// The simulator's record next to the particles, if any.
@@ -98,9 +99,9 @@ impl InputArgs {
     /// that do not suit the images.
     pub fn load(&self, device: &burn::prelude::Device) -> anyhow::Result<Inputs> {
         let file = self.particle_file()?;
-        let table = super::downsample::read_particles(&file, self.datadir.as_deref())?;
+        let table = read_particles(&file, self.datadir.as_deref())?;
         let particles = FileParticles::new(&table)?;
-        super::downsample::warn_pixel_size_mismatches(&table)?;
+        warn_pixel_size_mismatches(&table)?;
         let particles = Downsampled::new(particles, self.downsample)
             .with_context(|| format!("--downsample for the particles of {}", file.display()))?;
         let reference = self.reference.clone().context("--reference is required")?;
@@ -182,6 +183,38 @@ impl Inputs {
 fn translation(record: &serde_json::Value) -> Option<[f64; 3]> {
     let t = record["translation"].as_array()?;
     Some([t.first()?.as_f64()?, t.get(1)?.as_f64()?, t.get(2)?.as_f64()?])
+}
+
+/// The particle metadata file: `path` itself, or `particles.star` in a folder (a simulator's).
+fn particle_file(path: &Path) -> PathBuf {
+    if path.is_dir() { path.join("particles.star") } else { path.to_path_buf() }
+}
+
+/// Read a particle file: a `.cs` file by its extension, else a STAR file (`particles.star` for a
+/// folder).
+///
+/// # Errors
+/// As [`ParticleTable::from_star`] and [`ParticleTable::from_cs`].
+pub fn read_particles(path: &Path, datadir: Option<&Path>) -> anyhow::Result<ParticleTable> {
+    let file = particle_file(path);
+    Ok(if file.extension().is_some_and(|e| e == "cs") { ParticleTable::from_cs(&file, datadir)? } else { ParticleTable::from_star(&file, datadir)? })
+}
+
+/// Print a warning (to stderr) for each stack whose MRC header gives another pixel size than the
+/// particle file, saying which is used (the file's); at most three, then how many more.
+///
+/// # Errors
+/// When a stack's header cannot be read.
+pub fn warn_pixel_size_mismatches(table: &ParticleTable) -> anyhow::Result<()> {
+    const SHOWN: usize = 3;
+    let mismatches = table.pixel_size_mismatches()?;
+    for m in mismatches.iter().take(SHOWN) {
+        eprintln!("warning: {m}");
+    }
+    if mismatches.len() > SHOWN {
+        eprintln!("warning: and {} more stacks whose header disagrees with {}", mismatches.len() - SHOWN, table.source.display());
+    }
+    Ok(())
 }
 
 /// Refuse to write into a non-empty folder unless forced; create it.
