@@ -457,6 +457,8 @@ fn argument_cases() -> Vec<Case> {
         case("--lr 0", &["learning rate", "0"], move |env, dir| relion(env, dir, &["--lr", "0"])),
         case("--lr NaN", &["learning rate", "NaN"], move |env, dir| relion(env, dir, &["--lr", "nan"])),
         case("--lr negative", &["'-1'"], move |env, dir| relion(env, dir, &["--lr", "-1"])),
+        case("--steric-strength negative", &["steric strength", "-2"], move |env, dir| relion(env, dir, &["--steric-strength=-2"])),
+        case("--lr-units unknown", &["--lr-units", "parsec"], move |env, dir| relion(env, dir, &["--lr-units", "parsec"])),
         case("--sigma 0 for training", &["σ", "0 Å"], move |env, dir| relion(env, dir, &["--sigma", "0"])),
         case("--noise-variance 0", &["noise variance", "0"], move |env, dir| relion(env, dir, &["--noise-variance", "0"])),
         case("--init garbage", &["--init garbage", "expected exact"], move |env, dir| relion(env, dir, &["--init", "garbage"])),

@@ -34,7 +34,7 @@ fn simulate(structure: &Path, out: &Path) {
 /// seconds on a laptop: time for the signals to arrive mid-run), into `run`.
 fn train(particles: &Path, structure: &Path, run: &Path, lr: &str) -> Command {
     let mut cmd = cryorbf();
-    cmd.args(["train", "--chain", "A", "--init", "noise:2", "--epochs", "19", "--lr", lr, "--quiet", "--particles"])
+    cmd.args(["train", "--chain", "A", "--init", "noise:2", "--epochs", "19", "--lr", lr, "--lr-units", "angstrom", "--quiet", "--particles"])
         .arg(particles)
         .arg("--reference")
         .arg(structure)

@@ -92,7 +92,7 @@ fn the_notebooks_explore_a_homogeneous_and_a_heterogeneous_run() {
     rbf_sim::simulate(&SimulationConfig { out_dir: particles.clone(), seed: 5, ..base.clone() }, &burn::prelude::Device::flex(), |_| {}).unwrap();
     let run = dir.path().join("run1");
     let mut cmd = cryorbf();
-    cmd.args(["train", "--init", "noise:2", "--lr", "0.02"]);
+    cmd.args(["train", "--init", "noise:2", "--lr", "0.02", "--lr-units", "angstrom"]);
     common(&mut cmd, &particles);
     succeed(cmd.arg("--out").arg(&run));
     execute(

@@ -39,7 +39,7 @@ fn train_a_simulated_dataset_refuse_a_used_folder_and_resume() {
     let run = dir.path().join("run");
     let train = |extra: &[&str]| {
         let mut cmd = cryorbf();
-        cmd.args(["train", "--chain", "A", "--init", "noise:2", "--epochs", "2", "--lr", "0.02", "--quiet", "--particles"])
+        cmd.args(["train", "--chain", "A", "--init", "noise:2", "--epochs", "2", "--lr", "0.02", "--lr-units", "angstrom", "--quiet", "--particles"])
             .arg(&particles)
             .arg("--reference")
             .arg(&structure)

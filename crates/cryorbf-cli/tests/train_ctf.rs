@@ -26,7 +26,7 @@ fn simulate(structure: &Path, out: &Path, ctf: bool) {
 
 fn train(structure: &Path, particles: &Path, out: &Path, epochs: u32, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cryorbf"))
-        .args(["train", "--chain", "A", "--init", "noise:2", "--lr", "0.02", "--epochs", &epochs.to_string(), "--particles"])
+        .args(["train", "--chain", "A", "--init", "noise:2", "--lr", "0.02", "--lr-units", "angstrom", "--epochs", &epochs.to_string(), "--particles"])
         .arg(particles)
         .arg("--reference")
         .arg(structure)

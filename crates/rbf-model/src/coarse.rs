@@ -154,6 +154,24 @@ impl CoarseModel {
         self.centers.len() - 1
     }
 
+    /// A backbone-only model of one chain `A` of glycines (27 electrons each) whose Cα are
+    /// `points`, bonded in sequence: for tests and toy problems.
+    pub fn ca_trace(points: &[[f64; 3]]) -> CoarseModel {
+        let n = points.len();
+        CoarseModel {
+            residues: (0..n)
+                .map(|i| ResidueId { chain: "A".into(), name: "GLY".into(), number: i as isize + 1, insertion_code: None })
+                .collect(),
+            centers: points.to_vec(),
+            electrons: vec![27.0; n],
+            kinds: vec![RbfKind::Backbone; n],
+            residue_of: (0..n).collect(),
+            backbone: (0..n).collect(),
+            bonds: (1..n).map(|i| (i - 1, i)).collect(),
+            side_chain_bounds: vec![],
+        }
+    }
+
     /// Number of RBFs.
     pub fn n_rbf(&self) -> usize {
         self.centers.len()

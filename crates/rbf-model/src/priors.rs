@@ -1,10 +1,16 @@
 //! The structural priors of the paper's eq. (3): harmonic Cα–Cα bonds and one-sided side-chain
-//! distance bounds.
+//! distance bounds; and, beyond the paper (off by default), a steric term that keeps Cα apart.
 //!
 //! ```text
-//! E_bond = Σ_(i,j)∈B k_b (‖μ_i − μ_j‖ − l)²          l = 3.8 Å
-//! E_side = Σ_(i,j)∈C k_s max(‖μ_i − μ_j‖ − l_ij, 0)²  l_ij from the reference
+//! E_bond   = Σ_(i,j)∈B k_b (‖μ_i − μ_j‖ − l)²          l = 3.8 Å
+//! E_side   = Σ_(i,j)∈C k_s max(‖μ_i − μ_j‖ − l_ij, 0)²  l_ij from the reference
+//! E_steric = Σ_(i,j)∈S k_c max(d_ij − ‖μ_i − μ_j‖, 0)²  d_ij = 4.8 Å for Cα bonded to a common
+//!                                                       Cα, 4.0 Å for the other non-bonded pairs
 //! ```
+//! The steric distances are those of real proteins: no two non-bonded Cα closer than about
+//! 4 Å, and a Cα pseudo-angle of at least about 80° (5NI1: 4.07 Å and 5.19 Å). Without them the
+//! image term can fold the chain back on itself to put two Cα into one blob of density
+//! ("mismatched buttoning", paper §4.1).
 //! For a batch of structures (one per image) the energies are averaged over the batch.
 use burn::prelude::*;
 
@@ -22,6 +28,52 @@ pub struct PriorConfig {
     /// Side-chain bound strength k_s (loss units per Å²).
     #[config(default = 1.0)]
     pub side_chain_strength: f64,
+    /// Steric strength k_c (loss units per Å²); 0 (the paper's model) turns the term off.
+    #[config(default = 0.0)]
+    pub steric_strength: f64,
+}
+
+/// Closest approach of two Cα bonded to a common Cα (Å): a pseudo-angle of about 80°.
+pub const STERIC_DISTANCE_13: f64 = 4.8;
+/// Closest approach of other non-bonded Cα (Å).
+pub const STERIC_DISTANCE: f64 = 4.0;
+/// Above this many backbone RBFs the steric pairs are those within [`STERIC_PAIR_CUTOFF`] in the
+/// reference, not all pairs (whose number grows with the square).
+pub const STERIC_ALL_PAIRS_UP_TO: usize = 3000;
+/// See [`STERIC_ALL_PAIRS_UP_TO`] (Å).
+pub const STERIC_PAIR_CUTOFF: f64 = 15.0;
+
+/// The steric pairs of `model`: every pair of backbone RBFs that is not bonded, with its
+/// closest approach (Å).
+pub fn steric_pairs(model: &CoarseModel) -> Vec<(usize, usize, f64)> {
+    use std::collections::HashSet;
+    let bonded: HashSet<(usize, usize)> = model.bonds.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
+    let mut neighbours: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for &(a, b) in &model.bonds {
+        neighbours.entry(a).or_default().push(b);
+        neighbours.entry(b).or_default().push(a);
+    }
+    let angle: HashSet<(usize, usize)> = neighbours
+        .values()
+        .flat_map(|n| n.iter().flat_map(move |&a| n.iter().filter(move |&&b| a < b).map(move |&b| (a, b))))
+        .collect();
+    let bb = &model.backbone;
+    let all = bb.len() <= STERIC_ALL_PAIRS_UP_TO;
+    let near = |a: usize, b: usize| {
+        let (p, q) = (model.centers[a], model.centers[b]);
+        (0..3).map(|k| (p[k] - q[k]).powi(2)).sum::<f64>() <= STERIC_PAIR_CUTOFF * STERIC_PAIR_CUTOFF
+    };
+    let mut pairs = Vec::new();
+    for (i, &a) in bb.iter().enumerate() {
+        for &b in &bb[i + 1..] {
+            let key = (a.min(b), a.max(b));
+            if bonded.contains(&key) || !(all || near(a, b)) {
+                continue;
+            }
+            pairs.push((key.0, key.1, if angle.contains(&key) { STERIC_DISTANCE_13 } else { STERIC_DISTANCE }));
+        }
+    }
+    pairs
 }
 
 /// Distances are computed as `sqrt(‖d‖² + ε)` so that the gradient stays finite where two
@@ -37,6 +89,9 @@ pub struct Priors {
     side_backbone: Option<Tensor<1, Int>>,
     side_chain: Option<Tensor<1, Int>>,
     side_max: Option<Tensor<1>>,
+    steric_first: Option<Tensor<1, Int>>,
+    steric_second: Option<Tensor<1, Int>>,
+    steric_min: Option<Tensor<1>>,
 }
 
 fn indices(values: impl Iterator<Item = usize>, device: &Device) -> Option<Tensor<1, Int>> {
@@ -49,7 +104,13 @@ impl Priors {
     pub fn new(model: &CoarseModel, config: PriorConfig, device: &Device) -> Self {
         let bounds = &model.side_chain_bounds;
         let side_max: Vec<f32> = bounds.iter().map(|b| b.max_distance as f32).collect();
+        let steric = if config.steric_strength > 0.0 { steric_pairs(model) } else { Vec::new() };
+        let steric_min: Vec<f32> = steric.iter().map(|p| p.2 as f32).collect();
         Priors {
+            steric_first: indices(steric.iter().map(|p| p.0), device),
+            steric_second: indices(steric.iter().map(|p| p.1), device),
+            steric_min: (!steric_min.is_empty())
+                .then(|| Tensor::from_data(TensorData::new(steric_min.clone(), [steric_min.len()]), device)),
             bond_first: indices(model.bonds.iter().map(|b| b.0), device),
             bond_second: indices(model.bonds.iter().map(|b| b.1), device),
             side_backbone: indices(bounds.iter().map(|b| b.backbone), device),
@@ -90,6 +151,22 @@ impl Priors {
         let d = distances(centers, bb, sc); // [batch, n_bounds]
         let excess = (d - max.clone().unsqueeze_dim::<2>(0)).clamp_min(0.0);
         (excess.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_strength)
+    }
+}
+
+impl Priors {
+    /// Steric energy, averaged over the batch (zero when the term is off).
+    ///
+    /// # Shapes
+    /// `centers`: `[batch, n_rbf, 3]` → `[1]`.
+    pub fn steric_energy(&self, centers: Tensor<3>) -> Tensor<1> {
+        let (Some(first), Some(second), Some(min)) = (&self.steric_first, &self.steric_second, &self.steric_min) else {
+            return Tensor::zeros([1], &centers.device());
+        };
+        let batch = centers.dims()[0];
+        let d = distances(centers, first, second); // [batch, n_pairs]
+        let overlap = (min.clone().unsqueeze_dim::<2>(0) - d).clamp_min(0.0);
+        (overlap.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.steric_strength)
     }
 }
 

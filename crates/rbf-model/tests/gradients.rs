@@ -150,3 +150,44 @@ fn side_chain_bound_is_one_sided_and_finite_at_zero_distance() {
     let e = value(priors.side_chain_energy(centers.unsqueeze_dim(0)));
     assert!((e - 3.0 * 1.5 * 1.5).abs() < 1e-4, "{e}");
 }
+
+#[test]
+fn steric_pairs_skip_bonds_and_hold_angle_pairs_further_apart() {
+    let points: Vec<[f64; 3]> = (0..5).map(|i| [i as f64 * 3.0, if i % 2 == 0 { 0.0 } else { 2.0 }, 0.0]).collect();
+    let model = CoarseModel::ca_trace(&points);
+    let pairs = rbf_model::priors::steric_pairs(&model);
+    // 10 pairs of 5 points, less the 4 bonds; (i, i+2) at 4.8 Å, the rest at 4.0 Å.
+    assert_eq!(pairs.len(), 6, "{pairs:?}");
+    for (a, b, d) in pairs {
+        assert!(b > a + 1, "bonded pair ({a}, {b}) in the steric list");
+        let want = if b == a + 2 { rbf_model::priors::STERIC_DISTANCE_13 } else { rbf_model::priors::STERIC_DISTANCE };
+        assert_eq!(d, want, "pair ({a}, {b})");
+    }
+}
+
+#[test]
+fn steric_energy_is_one_sided_with_the_analytic_gradient() {
+    // A hairpin: residue 3 folded back to 3 Å from residue 0 (|i − j| = 3, closest approach 4 Å),
+    // every other non-bonded pair far apart.
+    let points = vec![[0.0, 0.0, 0.0], [3.8, 0.0, 0.0], [3.8, 3.8 * 2.0, 0.0], [0.0, 3.0, 0.0]];
+    let model = CoarseModel::ca_trace(&points);
+    let device = cpu().autodiff();
+    let k = 2.5;
+    let priors = Priors::new(&model, PriorConfig::new().with_steric_strength(k), &device);
+    let centers = rbf_model::density::centers_tensor(&model.centers, &device).require_grad();
+    let energy = priors.steric_energy(centers.clone().unsqueeze_dim(0));
+    // Pairs: (0,2) at 8.7 Å and (1,3) at 4.8 Å ≥ 4.8 (i, i+2: no energy); (0,3) 1 Å inside 4 Å.
+    let e = value(energy.clone());
+    assert!((e - k * 1.0).abs() < 1e-4, "E = k·(4 − 3)² = {k}, got {e}");
+    let g = to_vec(centers.grad(&energy.backward()).unwrap());
+    // dE/dμ_3 = −2k(4 − d)(μ_3 − μ_0)/d = −2k·(0, 1, 0); μ_0 the opposite; 1 and 2 untouched.
+    let want = [[0.0, 2.0 * k, 0.0], [0.0; 3], [0.0; 3], [0.0, -2.0 * k, 0.0]];
+    for (i, w) in want.iter().enumerate() {
+        for c in 0..3 {
+            assert!((f64::from(g[3 * i + c]) - w[c]).abs() < 1e-3, "RBF {i}: {g:?} vs {want:?}");
+        }
+    }
+    // Off by default (the paper's model): no energy whatever the geometry.
+    let off = Priors::new(&model, PriorConfig::new(), &device);
+    assert_eq!(value(off.steric_energy(rbf_model::density::centers_tensor(&points, &device).unsqueeze_dim(0))), 0.0);
+}

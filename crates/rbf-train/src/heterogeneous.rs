@@ -228,16 +228,19 @@ pub struct VaeLossValues {
     pub bond: f64,
     /// Side-chain bound energy of the decoded structures.
     pub side_chain: f64,
+    /// Steric energy of the decoded structures (absent from records written before it existed).
+    #[serde(default)]
+    pub steric: f64,
 }
 
 impl VaeLossValues {
     /// The sum of the terms.
     pub fn total(&self) -> f64 {
-        self.image + self.kl + self.bond + self.side_chain
+        self.image + self.kl + self.bond + self.side_chain + self.steric
     }
 
-    fn terms(&self) -> [(&'static str, f64); 4] {
-        [("image", self.image), ("KL", self.kl), ("bond", self.bond), ("side-chain", self.side_chain)]
+    fn terms(&self) -> [(&'static str, f64); 5] {
+        [("image", self.image), ("KL", self.kl), ("bond", self.bond), ("side-chain", self.side_chain), ("steric", self.steric)]
     }
 }
 
@@ -314,7 +317,13 @@ impl VaeTrainer {
         let terms = LossTerms::new(&self.loss, &self.priors, predicted, images, centers);
         let kl = kl_divergence(&latent).mul_scalar(self.kl_weight);
         let values = terms.values();
-        let values = VaeLossValues { image: values.image, kl: scalar(kl.clone()), bond: values.bond, side_chain: values.side_chain };
+        let values = VaeLossValues {
+            image: values.image,
+            kl: scalar(kl.clone()),
+            bond: values.bond,
+            side_chain: values.side_chain,
+            steric: values.steric,
+        };
         let grads = GradientsParams::from_grads((terms.total() + kl).backward(), &self.model);
         let model = self.model.clone();
         self.model = self.optimizer.step(self.learning_rate, model, grads);
@@ -706,6 +715,7 @@ pub fn train_vae(
             sums.kl += loss.kl;
             sums.bond += loss.bond;
             sums.side_chain += loss.side_chain;
+            sums.steric += loss.steric;
             let images_per_s = clock.images_per_s(step, config.batch_size);
             if progress(&Progress { epoch: epoch + 1, epochs: total_epochs, step: step + 1, steps, loss, images_per_s }).is_break() {
                 state.epoch_so_far = Some(clock.after(step, sums));
@@ -732,7 +742,13 @@ pub fn train_vae(
             None => None,
         };
         let n = steps.max(1) as f64;
-        let terms = VaeLossValues { image: sums.image / n, kl: sums.kl / n, bond: sums.bond / n, side_chain: sums.side_chain / n };
+        let terms = VaeLossValues {
+            image: sums.image / n,
+            kl: sums.kl / n,
+            bond: sums.bond / n,
+            side_chain: sums.side_chain / n,
+            steric: sums.steric / n,
+        };
         state.log.push(EpochLog {
             epoch: epoch + 1,
             warmup,
@@ -800,6 +816,7 @@ pub fn validate(
     if !(config.learning_rate > 0.0 && config.learning_rate.is_finite()) {
         return Err(TrainError::Data(format!("the learning rate must be positive, got {}", config.learning_rate)));
     }
+    crate::run::check_priors(&config.priors)?;
     if config.latent_dim == 0 || config.width == 0 || config.layers == 0 {
         return Err(TrainError::Data(format!(
             "the latent dimension, width and layers must be at least 1, got {}, {} and {}",

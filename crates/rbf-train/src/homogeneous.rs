@@ -53,6 +53,12 @@ pub struct HomogeneousConfig {
     /// Adam learning rate.
     #[config(default = 1e-4)]
     pub learning_rate: f64,
+    /// Factor on the learning rate of the centers: Adam moves each center by up to about
+    /// `learning_rate × center_lr_scale` Å per step. 1 learns the centers in Å; the box length
+    /// (`D · pixel size`) learns them in box units, as coordinates normalized to the box
+    /// ([`HomogeneousTrainer::with_center_lr_scale`]).
+    #[config(default = 1.0)]
+    pub center_lr_scale: f64,
     /// Seed of the shuffling.
     #[config(default = 0)]
     pub seed: u64,
@@ -129,6 +135,9 @@ pub struct EpochLog {
     pub bond: f64,
     /// Mean side-chain term.
     pub side_chain: f64,
+    /// Mean steric term (absent from logs written before it existed).
+    #[serde(default)]
+    pub steric: f64,
     /// Mean total.
     pub loss: f64,
     /// σ after the epoch (Å).
@@ -137,6 +146,7 @@ pub struct EpochLog {
     pub amplitude_scale: f64,
     /// Throughput (images per second, training steps only).
     pub images_per_s: f64,
+
     /// Accuracy after the epoch, when a truth is given.
     pub accuracy: Option<Accuracy>,
 }
@@ -315,7 +325,7 @@ pub fn train(
                 let offsets = gaussian_offsets(trainer.density.n_rbf(), noise, config.seed, epoch, step);
                 trainer.density = trainer.density.clone().displaced(&offsets);
             }
-            for (term, value) in [("image", loss.image), ("bond", loss.bond), ("side-chain", loss.side_chain)] {
+            for (term, value) in [("image", loss.image), ("bond", loss.bond), ("side-chain", loss.side_chain), ("steric", loss.steric)] {
                 if !value.is_finite() {
                     return Err(TrainError::NonFinite { term, value, epoch: epoch + 1, step: step + 1 });
                 }
@@ -323,6 +333,7 @@ pub fn train(
             sums.image += loss.image;
             sums.bond += loss.bond;
             sums.side_chain += loss.side_chain;
+            sums.steric += loss.steric;
             let images_per_s = clock.images_per_s(step, config.batch_size);
             if progress(&Progress { epoch: epoch + 1, epochs: total_epochs, step: step + 1, steps, loss, images_per_s }).is_break() {
                 state.epoch_so_far = Some(clock.after(step, sums));
@@ -346,6 +357,7 @@ pub fn train(
             image: sums.image / n,
             bond: sums.bond / n,
             side_chain: sums.side_chain / n,
+            steric: sums.steric / n,
             loss: sums.total() / n,
             sigma,
             amplitude_scale,
@@ -402,6 +414,10 @@ pub fn validate(config: &HomogeneousConfig, model: &CoarseModel, start: &[[f64; 
     if !(config.learning_rate > 0.0 && config.learning_rate.is_finite()) {
         return Err(TrainError::Data(format!("the learning rate must be positive, got {}", config.learning_rate)));
     }
+    crate::run::check_priors(&config.priors)?;
+    if !(config.center_lr_scale > 0.0 && config.center_lr_scale.is_finite()) {
+        return Err(TrainError::Data(format!("the centers' learning-rate scale must be positive, got {}", config.center_lr_scale)));
+    }
     if !(config.density.sigma > 0.0 && config.density.sigma.is_finite()) {
         return Err(TrainError::Data(format!("σ must be positive, got {} Å", config.density.sigma)));
     }
@@ -439,6 +455,7 @@ fn new_trainer(
     let loss = LossConfig::new().with_image_weight(config.image_loss_weight * pixels / (2.0 * noise_variance));
     let priors = Priors::new(model, config.priors.clone(), device);
     HomogeneousTrainer::new(density, priors, loss, grid, &AdamConfig::new(), config.learning_rate)
+        .with_center_lr_scale(config.center_lr_scale)
 }
 
 /// Annealing noise for one step, a function of the seed, the epoch and the step only (so a

@@ -1,4 +1,5 @@
-//! The loss of the paper's eq. (3): image error + harmonic bonds + one-sided side-chain bounds.
+//! The loss of the paper's eq. (3): image error + harmonic bonds + one-sided side-chain bounds
+//! (+ the optional steric term, [`rbf_model::priors`]).
 use burn::prelude::*;
 use rbf_model::density::scalar;
 use rbf_model::priors::Priors;
@@ -21,6 +22,8 @@ pub struct LossTerms {
     pub bond: Tensor<1>,
     /// Side-chain bound energy, `[1]`.
     pub side_chain: Tensor<1>,
+    /// Steric energy, `[1]` (zero unless the steric prior is on).
+    pub steric: Tensor<1>,
 }
 
 /// The loss terms of one batch as numbers.
@@ -32,12 +35,15 @@ pub struct LossValues {
     pub bond: f64,
     /// Side-chain bound energy.
     pub side_chain: f64,
+    /// Steric energy (absent from records written before it existed).
+    #[serde(default)]
+    pub steric: f64,
 }
 
 impl LossValues {
     /// The sum of the terms.
     pub fn total(&self) -> f64 {
-        self.image + self.bond + self.side_chain
+        self.image + self.bond + self.side_chain + self.steric
     }
 }
 
@@ -59,17 +65,23 @@ impl LossTerms {
         LossTerms {
             image: image_mse.mul_scalar(config.image_weight),
             bond: priors.bond_energy(centers.clone()),
-            side_chain: priors.side_chain_energy(centers),
+            side_chain: priors.side_chain_energy(centers.clone()),
+            steric: priors.steric_energy(centers),
         }
     }
 
     /// The total, `[1]`.
     pub fn total(&self) -> Tensor<1> {
-        self.image.clone() + self.bond.clone() + self.side_chain.clone()
+        self.image.clone() + self.bond.clone() + self.side_chain.clone() + self.steric.clone()
     }
 
     /// Read the terms back to the host (this waits for the device).
     pub fn values(&self) -> LossValues {
-        LossValues { image: scalar(self.image.clone()), bond: scalar(self.bond.clone()), side_chain: scalar(self.side_chain.clone()) }
+        LossValues {
+            image: scalar(self.image.clone()),
+            bond: scalar(self.bond.clone()),
+            side_chain: scalar(self.side_chain.clone()),
+            steric: scalar(self.steric.clone()),
+        }
     }
 }

@@ -150,6 +150,15 @@ pub(crate) fn config_key<C: Serialize>(config: &C) -> String {
     let mut value = serde_json::to_value(config).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.remove("epochs");
+        // Settings added later, at the value that reproduces the runs from before they existed.
+        if map.get("center_lr_scale").and_then(|v| v.as_f64()) == Some(1.0) {
+            map.remove("center_lr_scale");
+        }
+        if let Some(priors) = map.get_mut("priors").and_then(|p| p.as_object_mut()) {
+            if priors.get("steric_strength").and_then(|v| v.as_f64()) == Some(0.0) {
+                priors.remove("steric_strength");
+            }
+        }
     }
     value.to_string()
 }
@@ -187,4 +196,14 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Tra
 pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
     serde_json::from_str(&text).map_err(|e| io_error(path, e))
+}
+
+/// Refuse prior strengths that are negative or not finite, naming the prior.
+pub(crate) fn check_priors(priors: &rbf_model::priors::PriorConfig) -> Result<(), crate::TrainError> {
+    for (name, v) in [("bond", priors.bond_strength), ("side-chain", priors.side_chain_strength), ("steric", priors.steric_strength)] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(crate::TrainError::Data(format!("the {name} strength must be ≥ 0, got {v}")));
+        }
+    }
+    Ok(())
 }

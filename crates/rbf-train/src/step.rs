@@ -17,6 +17,8 @@ pub struct HomogeneousTrainer {
     loss: LossConfig,
     grid: ImageGrid,
     learning_rate: f64,
+    /// Factor on the learning rate of the centers (see [`HomogeneousTrainer::with_center_lr_scale`]).
+    center_lr_scale: f64,
     /// σ is held at least at this value (Å) in the images (coarse-to-fine); 0 = off.
     pub min_sigma: f64,
     /// The DFT of the CTF step, made at its first use.
@@ -26,7 +28,26 @@ pub struct HomogeneousTrainer {
 impl HomogeneousTrainer {
     /// Wrap a density (created on an autodiff device) for training with Adam.
     pub fn new(density: RbfDensity, priors: Priors, loss: LossConfig, grid: ImageGrid, adam: &AdamConfig, learning_rate: f64) -> Self {
-        HomogeneousTrainer { density, optimizer: adam.init(), priors, loss, grid, learning_rate, min_sigma: 0.0, dft: None }
+        HomogeneousTrainer {
+            density,
+            optimizer: adam.init(),
+            priors,
+            loss,
+            grid,
+            learning_rate,
+            center_lr_scale: 1.0,
+            min_sigma: 0.0,
+            dft: None,
+        }
+    }
+
+    /// Learn the centers at `learning_rate × scale` and σ, a₀ at `learning_rate`. Adam's step is
+    /// about its learning rate in the units of the parameter, so a scale of the box length
+    /// (`D · pixel size`, Å) learns the centers as box fractions — the normalized coordinates of
+    /// cryoDRGN-style code — while a scale of 1 learns them in Å.
+    pub fn with_center_lr_scale(mut self, scale: f64) -> Self {
+        self.center_lr_scale = scale;
+        self
     }
 
     /// Replace the optimizer state (Adam's moments and step counts) by a saved one.
@@ -68,9 +89,22 @@ impl HomogeneousTrainer {
     /// Backpropagate `terms` and take the Adam step; returns the terms' values.
     fn update(&mut self, terms: LossTerms) -> LossValues {
         let values = terms.values();
-        let grads = GradientsParams::from_grads(terms.total().backward(), &self.density);
+        let mut grads = GradientsParams::from_grads(terms.total().backward(), &self.density);
         let density = self.density.clone();
-        self.density = self.optimizer.step(self.learning_rate, density, grads);
+        let lr = self.learning_rate;
+        if self.center_lr_scale == 1.0 {
+            self.density = self.optimizer.step(lr, density, grads);
+            return values;
+        }
+        // Two steps of one optimizer over disjoint parameters: Adam's state is per parameter, so
+        // this is one Adam step with a learning rate per parameter.
+        let id = density.centers.id;
+        let mut centers = GradientsParams::new();
+        if let Some(g) = grads.remove::<2>(id) {
+            centers.register(id, g);
+        }
+        let density = self.optimizer.step(lr, density, grads);
+        self.density = self.optimizer.step(lr * self.center_lr_scale, density, centers);
         values
     }
 }

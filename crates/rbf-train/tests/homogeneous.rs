@@ -61,6 +61,16 @@ fn config(epochs: usize) -> HomogeneousConfig {
         .with_noise_variance(Some(1e-4))
 }
 
+/// Every option beyond the paper's settings on.
+fn beyond_the_paper(config: HomogeneousConfig) -> HomogeneousConfig {
+    let priors = config.priors.clone().with_steric_strength(0.1);
+    config
+        .with_coarse_sigma(3.0)
+        .with_anneal_noise(0.05)
+        .with_center_lr_scale(0.5)
+        .with_priors(priors)
+}
+
 fn run(config: &HomogeneousConfig, out: &std::path::Path, resume: bool) -> Result<Summary, TrainError> {
     let (model, data, start) = setup();
     let truth = Truth { ca: model.ca_positions(&model.centers), volume: None };
@@ -103,8 +113,9 @@ fn the_warm_up_resets_the_centers_to_the_start() {
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let whole = tempfile::tempdir().unwrap();
     let split = tempfile::tempdir().unwrap();
-    // With coarse-to-fine σ and annealing noise on, whose schedules and draws must resume too.
-    let c = |epochs| config(epochs).with_coarse_sigma(3.0).with_anneal_noise(0.05);
+    // With coarse-to-fine σ, annealing noise, a learning-rate scale of the centers and the steric
+    // prior on, whose schedules, draws and state must resume too.
+    let c = |epochs| beyond_the_paper(config(epochs));
     let a = run(&c(3), whole.path(), false).unwrap();
     run(&c(1), split.path(), false).unwrap();
     let b = run(&c(3), split.path(), true).unwrap();
@@ -120,7 +131,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
     let whole = tempfile::tempdir().unwrap();
     let split = tempfile::tempdir().unwrap();
-    let c = config(2).with_coarse_sigma(3.0).with_anneal_noise(0.05);
+    let c = beyond_the_paper(config(2));
     let a = run(&c, whole.path(), false).unwrap();
     let (model, data, start) = setup();
     let truth = Truth { ca: model.ca_positions(&model.centers), volume: None };
@@ -163,6 +174,10 @@ fn bad_settings_are_refused_before_anything_is_written() {
     assert!(err.to_string().contains("cannot fill one batch"), "{err}");
     let err = run(&config(1).with_learning_rate(-1.0), &out, false).unwrap_err();
     assert!(err.to_string().contains("learning rate"), "{err}");
+    let err = run(&config(1).with_center_lr_scale(0.0), &out, false).unwrap_err();
+    assert!(err.to_string().contains("learning-rate scale"), "{err}");
+    let err = run(&config(1).with_priors(PriorConfig::new().with_steric_strength(-1.0)), &out, false).unwrap_err();
+    assert!(err.to_string().contains("steric strength must be ≥ 0, got -1"), "{err}");
     assert!(!out.exists(), "nothing written");
 }
 

@@ -3,23 +3,14 @@ use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rbf_model::coarse::{CoarseModel, RbfKind, ResidueId};
+use rbf_model::coarse::CoarseModel;
 use rbf_model::priors::{PriorConfig, Priors};
 use rbf_model::{ImageGrid, Poses, RbfDensityConfig};
 use rbf_train::{Backend, HomogeneousTrainer, LossConfig};
 
 /// A straight chain of `n` backbone RBFs 3.8 Å apart.
 fn chain(n: usize) -> CoarseModel {
-    CoarseModel {
-        residues: (0..n).map(|i| ResidueId { chain: "A".into(), name: "GLY".into(), number: i as isize + 1, insertion_code: None }).collect(),
-        centers: (0..n).map(|i| [(i as f64 - n as f64 / 2.0) * 3.8, 0.0, 0.0]).collect(),
-        electrons: vec![27.0; n],
-        kinds: vec![RbfKind::Backbone; n],
-        residue_of: (0..n).collect(),
-        backbone: (0..n).collect(),
-        bonds: (1..n).map(|i| (i - 1, i)).collect(),
-        side_chain_bounds: vec![],
-    }
+    CoarseModel::ca_trace(&(0..n).map(|i| [(i as f64 - n as f64 / 2.0) * 3.8, 0.0, 0.0]).collect::<Vec<_>>())
 }
 
 fn rotation(rng: &mut StdRng) -> [[f64; 3]; 3] {
@@ -115,4 +106,26 @@ fn a_training_step_on_wgpu_matches_the_cpu() {
     assert!(close(cpu_ss.0, gpu_ss.0) && close(cpu_ss.1, gpu_ss.1), "{cpu_ss:?} vs {gpu_ss:?}");
     // and the step moved the centers at all
     assert!(cpu_centers.iter().zip(&s.start).any(|(a, b)| (a[0] - b[0]).abs() > 1e-3));
+}
+
+/// Adam's first step moves every parameter with a gradient by its learning rate (m̂/√v̂ = ±1, up
+/// to ε), so the centers move by `lr × scale` and ln σ by `lr`.
+#[test]
+fn the_centers_learn_at_their_own_rate() {
+    let s = setup();
+    let device = Backend::Cpu.device(true).unwrap();
+    let poses = Poses::from_host(&s.rotations, &s.shifts, &device);
+    for scale in [1.0, 128.0] {
+        let mut t = trainer(&s, &device).with_center_lr_scale(scale);
+        let (sigma_before, _) = t.density.sigma_and_scale();
+        t.step(&poses, images(&s, &device));
+        let lr = 0.05;
+        let moves: Vec<f64> = t.density.centers_host().iter().zip(&s.start).flat_map(|(a, b)| (0..3).map(move |k| (a[k] - b[k]).abs())).collect();
+        let largest = moves.iter().cloned().fold(0.0, f64::max);
+        assert!((largest - lr * scale).abs() < 1e-2 * lr * scale, "scale {scale}: the centers moved {largest}");
+        assert!(moves.iter().filter(|&&m| (m - lr * scale).abs() < 1e-2 * lr * scale).count() > moves.len() / 2);
+        let (sigma_after, _) = t.density.sigma_and_scale();
+        let log_step = (sigma_after.ln() - sigma_before.ln()).abs();
+        assert!((log_step - lr).abs() < 1e-2 * lr, "scale {scale}: ln σ moved {log_step}, not {lr}");
+    }
 }

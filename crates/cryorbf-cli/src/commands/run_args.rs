@@ -46,6 +46,11 @@ pub struct RunArgs {
     /// Strength of the one-sided side-chain bounds (0 turns them off).
     #[arg(long, default_value_t = 1.0)]
     pub side_chain_strength: f64,
+    /// Strength of the steric prior that keeps non-bonded Cα at least 4 Å apart (4.8 Å for Cα
+    /// bonded to a common Cα); 0, the paper's model, turns it off.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub steric_strength: f64,
     /// One RBF per residue (no side-chain RBFs).
     #[arg(long)]
     pub no_side_chains: bool,
@@ -89,7 +94,10 @@ impl RunArgs {
 
     /// The bond and side-chain prior strengths.
     pub fn priors(&self) -> PriorConfig {
-        PriorConfig::new().with_bond_strength(self.bond_strength).with_side_chain_strength(self.side_chain_strength)
+        PriorConfig::new()
+            .with_bond_strength(self.bond_strength)
+            .with_side_chain_strength(self.side_chain_strength)
+            .with_steric_strength(self.steric_strength)
     }
 }
 

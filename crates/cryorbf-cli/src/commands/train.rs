@@ -38,6 +38,37 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = CtfMode::Auto)]
     #[serde(default = "CtfMode::off")]
     pub ctf: CtfMode,
+    /// Units in which Adam learns the centers, which sets how far --lr moves them per step:
+    /// box = fractions of the box length (coordinates normalized to the box, as in cryoDRGN-style
+    /// code: up to lr × box length Å per step); angstrom = Å (up to lr Å per step).
+    #[arg(long, value_enum, default_value_t = LrUnits::Box)]
+    #[serde(default = "LrUnits::angstrom")]
+    pub lr_units: LrUnits,
+}
+
+/// The units of the centers for Adam.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrUnits {
+    /// Fractions of the box length.
+    Box,
+    /// Ångström.
+    Angstrom,
+}
+
+impl LrUnits {
+    /// Run folders written before `--lr-units` existed learned in Å.
+    fn angstrom() -> Self {
+        LrUnits::Angstrom
+    }
+
+    /// The factor on the learning rate of the centers for a box of `box_length` Å.
+    pub fn center_lr_scale(self, box_length: f64) -> f64 {
+        match self {
+            LrUnits::Box => box_length,
+            LrUnits::Angstrom => 1.0,
+        }
+    }
 }
 
 /// Whether `cryorbf train` models the CTF.
@@ -120,7 +151,10 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
         inputs.model = inputs.model.without_side_chains();
     }
     let start = initial_centers(&inputs.model, &inputs.model.centers, &init, run.seed)?;
-    let config = config.with_ctf(args.ctf.resolve(&inputs.particles));
+    let box_length = inputs.particles.box_size() as f64 * inputs.particles.pixel_size();
+    let config = config
+        .with_ctf(args.ctf.resolve(&inputs.particles))
+        .with_center_lr_scale(args.lr_units.center_lr_scale(box_length));
     validate(&config, &inputs.model, &start, &inputs.particles).with_context(|| {
         let particles = run.inputs.particles.as_deref().unwrap_or(std::path::Path::new("the particles"));
         format!("training on {}", particles.display())
