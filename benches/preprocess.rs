@@ -20,6 +20,7 @@ fn particles() -> InMemoryParticles {
         shifts: vec![[0.0; 2]; IMAGES],
         box_size: BOX,
         pixel_size: 1.2,
+        ctf: Vec::new(),
     }
 }
 

@@ -143,6 +143,7 @@ fn main() -> anyhow::Result<()> {
         shifts: particles.iter().map(|p| p.shift).collect(),
         box_size: BOX,
         pixel_size: PIXEL,
+        ctf: Vec::new(),
     };
     let state_truth = StateTruth {
         states_ca: state_centers.iter().map(|c| model.ca_positions(c)).collect(),

@@ -14,7 +14,7 @@
 //! For a batch of structures (one per image) the energies are averaged over the batch.
 use burn::prelude::*;
 
-use crate::coarse::CoarseModel;
+use crate::coarse::{CoarseModel, distance};
 
 /// Weights and lengths of the priors.
 #[derive(Config, Debug)]
@@ -59,10 +59,7 @@ pub fn steric_pairs(model: &CoarseModel) -> Vec<(usize, usize, f64)> {
         .collect();
     let bb = &model.backbone;
     let all = bb.len() <= STERIC_ALL_PAIRS_UP_TO;
-    let near = |a: usize, b: usize| {
-        let (p, q) = (model.centers[a], model.centers[b]);
-        (0..3).map(|k| (p[k] - q[k]).powi(2)).sum::<f64>() <= STERIC_PAIR_CUTOFF * STERIC_PAIR_CUTOFF
-    };
+    let near = |a: usize, b: usize| distance(model.centers[a], model.centers[b]) <= STERIC_PAIR_CUTOFF;
     let mut pairs = Vec::new();
     for (i, &a) in bb.iter().enumerate() {
         for &b in &bb[i + 1..] {
@@ -99,24 +96,26 @@ fn indices(values: impl Iterator<Item = usize>, device: &Device) -> Option<Tenso
     (!v.is_empty()).then(|| Tensor::from_data(TensorData::new(v.clone(), [v.len()]), device))
 }
 
+/// Distances (Å) as a `[n]` tensor on `device`, `None` when there are none.
+fn lengths(values: impl Iterator<Item = f64>, device: &Device) -> Option<Tensor<1>> {
+    let v: Vec<f32> = values.map(|d| d as f32).collect();
+    (!v.is_empty()).then(|| Tensor::from_data(TensorData::new(v.clone(), [v.len()]), device))
+}
+
 impl Priors {
     /// The priors of `model` on `device`.
     pub fn new(model: &CoarseModel, config: PriorConfig, device: &Device) -> Self {
         let bounds = &model.side_chain_bounds;
-        let side_max: Vec<f32> = bounds.iter().map(|b| b.max_distance as f32).collect();
         let steric = if config.steric_strength > 0.0 { steric_pairs(model) } else { Vec::new() };
-        let steric_min: Vec<f32> = steric.iter().map(|p| p.2 as f32).collect();
         Priors {
             steric_first: indices(steric.iter().map(|p| p.0), device),
             steric_second: indices(steric.iter().map(|p| p.1), device),
-            steric_min: (!steric_min.is_empty())
-                .then(|| Tensor::from_data(TensorData::new(steric_min.clone(), [steric_min.len()]), device)),
+            steric_min: lengths(steric.iter().map(|p| p.2), device),
             bond_first: indices(model.bonds.iter().map(|b| b.0), device),
             bond_second: indices(model.bonds.iter().map(|b| b.1), device),
             side_backbone: indices(bounds.iter().map(|b| b.backbone), device),
             side_chain: indices(bounds.iter().map(|b| b.side_chain), device),
-            side_max: (!side_max.is_empty())
-                .then(|| Tensor::from_data(TensorData::new(side_max.clone(), [side_max.len()]), device)),
+            side_max: lengths(bounds.iter().map(|b| b.max_distance), device),
             config,
         }
     }
@@ -152,9 +151,7 @@ impl Priors {
         let excess = (d - max.clone().unsqueeze_dim::<2>(0)).clamp_min(0.0);
         (excess.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_strength)
     }
-}
 
-impl Priors {
     /// Steric energy, averaged over the batch (zero when the term is off).
     ///
     /// # Shapes

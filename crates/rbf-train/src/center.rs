@@ -133,7 +133,7 @@ mod tests {
             rotations.push(r);
             shifts.push(t);
         }
-        InMemoryParticles { images, rotations, shifts, box_size: d, pixel_size }
+        InMemoryParticles { images, rotations, shifts, box_size: d, pixel_size, ctf: Vec::new() }
     }
 
     #[test]

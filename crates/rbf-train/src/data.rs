@@ -49,6 +49,8 @@ pub struct InMemoryParticles {
     pub box_size: usize,
     /// Pixel size (Å/pixel).
     pub pixel_size: f64,
+    /// CTF parameters, `[n]`, or empty when the particles carry none.
+    pub ctf: Vec<CtfParams>,
 }
 
 impl ParticleSource for InMemoryParticles {
@@ -68,6 +70,9 @@ impl ParticleSource for InMemoryParticles {
         let n = self.box_size * self.box_size;
         out.copy_from_slice(&self.images[i * n..(i + 1) * n]);
         Ok(())
+    }
+    fn ctf(&self, i: usize) -> Option<CtfParams> {
+        self.ctf.get(i).copied()
     }
 }
 

@@ -292,7 +292,7 @@ mod tests {
 
     fn particles(images: Vec<f32>, box_size: usize, pixel_size: f64) -> InMemoryParticles {
         let n = images.len() / (box_size * box_size);
-        InMemoryParticles { images, rotations: vec![[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]; n], shifts: vec![[0.0; 2]; n], box_size, pixel_size }
+        InMemoryParticles { images, rotations: vec![[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]; n], shifts: vec![[0.0; 2]; n], box_size, pixel_size, ctf: Vec::new() }
     }
 
     fn options(normalize: bool, lowpass: Option<f64>, mask_radius: Option<f64>) -> Preprocessing {

@@ -91,9 +91,8 @@ impl HomogeneousTrainer {
         let values = terms.values();
         let mut grads = GradientsParams::from_grads(terms.total().backward(), &self.density);
         let density = self.density.clone();
-        let lr = self.learning_rate;
         if self.center_lr_scale == 1.0 {
-            self.density = self.optimizer.step(lr, density, grads);
+            self.density = self.optimizer.step(self.learning_rate, density, grads);
             return values;
         }
         // Two steps of one optimizer over disjoint parameters: Adam's state is per parameter, so
@@ -103,8 +102,8 @@ impl HomogeneousTrainer {
         if let Some(g) = grads.remove::<2>(id) {
             centers.register(id, g);
         }
-        let density = self.optimizer.step(lr, density, grads);
-        self.density = self.optimizer.step(lr * self.center_lr_scale, density, centers);
+        let density = self.optimizer.step(self.learning_rate, density, grads);
+        self.density = self.optimizer.step(self.learning_rate * self.center_lr_scale, density, centers);
         values
     }
 }

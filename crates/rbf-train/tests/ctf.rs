@@ -18,33 +18,6 @@ const BOX: usize = 40;
 const SIGMA: f64 = 2.0;
 const N_IMAGES: usize = 96;
 
-/// In-memory particles with a CTF each.
-struct WithCtf {
-    particles: InMemoryParticles,
-    ctf: Vec<CtfParams>,
-}
-
-impl ParticleSource for WithCtf {
-    fn len(&self) -> usize {
-        self.particles.len()
-    }
-    fn box_size(&self) -> usize {
-        self.particles.box_size()
-    }
-    fn pixel_size(&self) -> f64 {
-        self.particles.pixel_size()
-    }
-    fn pose(&self, i: usize) -> ([[f64; 3]; 3], [f64; 2]) {
-        self.particles.pose(i)
-    }
-    fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError> {
-        self.particles.read_image(i, out)
-    }
-    fn ctf(&self, i: usize) -> Option<CtfParams> {
-        Some(self.ctf[i])
-    }
-}
-
 struct Setup {
     model: CoarseModel,
     start: Vec<[f64; 3]>,
@@ -52,7 +25,7 @@ struct Setup {
     plain: InMemoryParticles,
     /// The same projections modulated by a CTF each (defocus 1000–2500 Å, astigmatic, 300 kV),
     /// plus noise of the same level.
-    with_ctf: WithCtf,
+    with_ctf: InMemoryParticles,
 }
 
 /// A two-helix bundle (σ = 2 Å RBFs), 96 projections of it, and a start with every center moved
@@ -85,9 +58,9 @@ fn setup() -> Setup {
         filter.apply(image, p).unwrap();
     }
     let mut noisy = |images: Vec<f32>| images.into_iter().map(|v| v + rng.random_range(-0.01..0.01f32)).collect::<Vec<_>>();
-    let particles = |images| InMemoryParticles { images, rotations: rotations.clone(), shifts: shifts.clone(), box_size: BOX, pixel_size: 1.0 };
-    let plain = particles(noisy(clean));
-    let with_ctf = WithCtf { particles: particles(noisy(modulated)), ctf };
+    let particles = |images, ctf| InMemoryParticles { images, rotations: rotations.clone(), shifts: shifts.clone(), box_size: BOX, pixel_size: 1.0, ctf };
+    let plain = particles(noisy(clean), Vec::new());
+    let with_ctf = particles(noisy(modulated), ctf);
     let start = model.centers.iter().map(|c| c.map(|v| v + rng.random_range(-1.5..1.5))).collect();
     Setup { model, start, plain, with_ctf }
 }

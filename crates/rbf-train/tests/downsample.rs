@@ -6,7 +6,6 @@ use rbf_io::CtfParams;
 use rbf_io::particles::euler_to_matrix;
 use rbf_model::ImageGrid;
 use rbf_model::projection::reference;
-use rbf_train::TrainError;
 use rbf_train::data::{InMemoryParticles, ParticleSource};
 use rbf_train::downsample::Downsampled;
 
@@ -33,7 +32,7 @@ fn rendered(box_size: usize, pixel_size: f64) -> InMemoryParticles {
         .flat_map(|(r, t)| reference::project(&centers, &amplitudes, SIGMA, r, *t, &grid))
         .map(|v| v as f32)
         .collect();
-    InMemoryParticles { images, rotations, shifts, box_size, pixel_size }
+    InMemoryParticles { images, rotations, shifts, box_size, pixel_size, ctf: Vec::new() }
 }
 
 fn read_all(data: &dyn ParticleSource) -> Vec<f32> {
@@ -72,27 +71,10 @@ fn fourier_cropped_gaussians_equal_gaussians_rendered_at_the_coarser_pixel() {
     }
 }
 
-/// A particle source with a CTF per particle.
-struct WithCtf(InMemoryParticles);
-
-impl ParticleSource for WithCtf {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn box_size(&self) -> usize {
-        self.0.box_size()
-    }
-    fn pixel_size(&self) -> f64 {
-        self.0.pixel_size()
-    }
-    fn pose(&self, i: usize) -> ([[f64; 3]; 3], [f64; 2]) {
-        self.0.pose(i)
-    }
-    fn read_image(&self, i: usize, out: &mut [f32]) -> Result<(), TrainError> {
-        self.0.read_image(i, out)
-    }
-    fn ctf(&self, i: usize) -> Option<CtfParams> {
-        Some(CtfParams {
+/// `rendered` with a CTF per particle.
+fn with_ctf(particles: InMemoryParticles) -> InMemoryParticles {
+    let ctf = (0..particles.len())
+        .map(|i| CtfParams {
             defocus_u: 10_000.0 + i as f64,
             defocus_v: 9_000.0,
             defocus_angle: 12.0,
@@ -101,15 +83,16 @@ impl ParticleSource for WithCtf {
             amplitude_contrast: 0.1,
             phase_shift: 0.0,
         })
-    }
+        .collect();
+    InMemoryParticles { ctf, ..particles }
 }
 
 /// Downsampling changes the images and the pixel size only: the poses (shifts in Å) and the CTF
 /// are the particles' own; without a box the images pass through unchanged.
 #[test]
 fn downsampled_particles_keep_their_poses_and_ctf() {
-    let original = WithCtf(rendered(64, 1.2));
-    let small = Downsampled::new(WithCtf(rendered(64, 1.2)), Some(32)).expect("valid sizes");
+    let original = with_ctf(rendered(64, 1.2));
+    let small = Downsampled::new(with_ctf(rendered(64, 1.2)), Some(32)).expect("valid sizes");
     assert_eq!(small.len(), 2);
     assert_eq!(small.box_size(), 32);
     assert!((small.pixel_size() - 2.4).abs() < 1e-12);
@@ -117,7 +100,7 @@ fn downsampled_particles_keep_their_poses_and_ctf() {
         assert_eq!(small.pose(i), original.pose(i));
         assert_eq!(small.ctf(i), original.ctf(i));
     }
-    let same = Downsampled::new(WithCtf(rendered(64, 1.2)), None).expect("no crop");
+    let same = Downsampled::new(with_ctf(rendered(64, 1.2)), None).expect("no crop");
     assert!(!same.is_downsampled() && small.is_downsampled());
     assert_eq!((same.box_size(), same.pixel_size()), (64, 1.2));
     assert_eq!(read_all(&same), read_all(&original));

@@ -83,7 +83,7 @@ fn dataset(n: usize, seed: u64) -> (CoarseModel, InMemoryParticles, StateTruth, 
         coordinates: vec![0.0, 1.0],
         particle_states,
     };
-    let data = InMemoryParticles { images, rotations, shifts, box_size: BOX, pixel_size: 1.0 };
+    let data = InMemoryParticles { images, rotations, shifts, box_size: BOX, pixel_size: 1.0, ctf: Vec::new() };
     (model, data, truth, noise_variance)
 }
 

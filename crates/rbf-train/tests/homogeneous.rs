@@ -48,7 +48,7 @@ fn setup() -> (CoarseModel, InMemoryParticles, Vec<[f64; 3]>) {
     for c in &mut start {
         *c = std::array::from_fn(|k| c[k] + rng.random_range(-1.5..1.5));
     }
-    let data = InMemoryParticles { images, rotations, shifts, box_size: BOX, pixel_size: 1.0 };
+    let data = InMemoryParticles { images, rotations, shifts, box_size: BOX, pixel_size: 1.0, ctf: Vec::new() };
     (model, data, start)
 }
 
