@@ -458,6 +458,10 @@ fn argument_cases() -> Vec<Case> {
         case("--lr NaN", &["learning rate", "NaN"], move |env, dir| relion(env, dir, &["--lr", "nan"])),
         case("--lr negative", &["'-1'"], move |env, dir| relion(env, dir, &["--lr", "-1"])),
         case("--steric-strength negative", &["steric strength", "-2"], move |env, dir| relion(env, dir, &["--steric-strength=-2"])),
+        case("--side-chain-frame-strength negative", &["side-chain frame strength", "-1"], move |env, dir| {
+            relion(env, dir, &["--side-chain-frame-strength=-1"])
+        }),
+        case("--side-chain-start unknown", &["--side-chain-start", "nowhere"], move |env, dir| relion(env, dir, &["--side-chain-start", "nowhere"])),
         case("--lr-units unknown", &["--lr-units", "parsec"], move |env, dir| relion(env, dir, &["--lr-units", "parsec"])),
         case("--sigma 0 for training", &["σ", "0 Å"], move |env, dir| relion(env, dir, &["--sigma", "0"])),
         case("--noise-variance 0", &["noise variance", "0"], move |env, dir| relion(env, dir, &["--noise-variance", "0"])),

@@ -182,6 +182,19 @@ impl CoarseModel {
         self.residues.len()
     }
 
+    /// Each residue's bonded neighbours along its chain, as residue indices: `(previous, next)`,
+    /// `None` at a chain end or a break.
+    pub fn chain_neighbours(&self) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
+        let n = self.n_residues();
+        let (mut previous, mut next) = (vec![None; n], vec![None; n]);
+        for &(a, b) in &self.bonds {
+            let (ra, rb) = (self.residue_of[a], self.residue_of[b]);
+            next[ra.min(rb)] = Some(ra.max(rb));
+            previous[ra.max(rb)] = Some(ra.min(rb));
+        }
+        (previous, next)
+    }
+
     /// The Cα (backbone RBF) positions out of a full set of RBF centers.
     ///
     /// # Shapes

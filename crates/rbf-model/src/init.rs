@@ -17,7 +17,9 @@
 //! - [`Init::Random`]`(e)`: each Cα uniform in a cube of edge `e` Å centred at the reference's
 //!   Cα centroid (paper: 64 Å).
 //!
-//! For every initialization but `exact`, side-chain RBFs start at their residue's Cα.
+//! For every initialization but `exact`, side-chain RBFs start at their residue's Cα (as in the
+//! paper); [`side_chains_in_frames`] moves them to where the reference puts them around the
+//! moved Cα trace.
 //!
 //! ```
 //! use rbf_model::init::{initial_centers, Init};
@@ -395,4 +397,82 @@ pub fn initial_centers_with(
     };
     // Backbone and side-chain RBFs alike start at their residue's new Cα.
     Ok(model.residue_of.iter().map(|&residue| new_ca[residue]).collect())
+}
+
+/// Put each side-chain RBF of `centers` where the reference puts it relative to the Cα trace
+/// around its residue: the reference's side-chain offset, expressed in the local frame of three
+/// consecutive bonded Cα (the residue and its neighbours; at a chain end, the nearest such
+/// triple), is rebuilt in the same frame of `centers`' Cα. Backbone RBFs are kept. A residue
+/// without a bonded triple, or whose triple is collinear in either structure, gets its side chain
+/// at its Cα, as [`initial_centers`] does.
+///
+/// This is how a model builder places side chains on a moved Cα trace: a start of this kind keeps
+/// every side chain on its residue's side of the chain, where the paper's starts put all of them
+/// on their Cα.
+///
+/// # Shapes
+/// `reference`, `centers`: `[n_rbf][3]` → `[n_rbf][3]`.
+///
+/// # Errors
+/// [`ModelError::Shape`] if either does not have one center per RBF.
+pub fn side_chains_in_frames(
+    model: &CoarseModel,
+    reference: &[[f64; 3]],
+    centers: &[[f64; 3]],
+) -> Result<Vec<[f64; 3]>, ModelError> {
+    for (what, points) in [("reference", reference), ("start", centers)] {
+        if points.len() != model.n_rbf() {
+            return Err(ModelError::Shape(format!(
+                "{} {what} centers for a coarse-grained model of {} RBFs",
+                points.len(),
+                model.n_rbf()
+            )));
+        }
+    }
+    let (previous, next) = model.chain_neighbours();
+    // The middle residue of the bonded triple that frames residue `r`.
+    let middle = |r: usize| -> Option<usize> {
+        match (previous[r], next[r]) {
+            (Some(_), Some(_)) => Some(r),
+            (None, Some(m)) => next[m].map(|_| m),
+            (Some(m), None) => previous[m].map(|_| m),
+            (None, None) => None,
+        }
+    };
+    let mut out = centers.to_vec();
+    for (i, &residue) in model.residue_of.iter().enumerate() {
+        if model.kinds[i] == crate::RbfKind::Backbone {
+            continue;
+        }
+        let ca = model.backbone[residue];
+        out[i] = centers[ca];
+        let Some(m) = middle(residue) else { continue };
+        let (Some(p), Some(q)) = (previous[m], next[m]) else { continue };
+        let triple = |points: &[[f64; 3]]| local_frame(points[model.backbone[p]], points[model.backbone[m]], points[model.backbone[q]]);
+        let (Some(from), Some(to)) = (triple(reference), triple(centers)) else { continue };
+        let offset: [f64; 3] = std::array::from_fn(|k| reference[i][k] - reference[ca][k]);
+        let local: [f64; 3] = std::array::from_fn(|a| (0..3).map(|k| from[a][k] * offset[k]).sum());
+        out[i] = std::array::from_fn(|k| centers[ca][k] + (0..3).map(|a| to[a][k] * local[a]).sum::<f64>());
+    }
+    Ok(out)
+}
+
+/// An orthonormal frame (rows) of the Cα triple `a`, `b`, `c`: the bisector of the bend at `b`
+/// (pointing away from the chain), the normal of the plane and their cross product. `None` when
+/// the three are (nearly) collinear or coincide.
+fn local_frame(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> Option<[[f64; 3]; 3]> {
+    let unit = |v: [f64; 3]| -> Option<[f64; 3]> {
+        let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        (norm > 1e-6).then(|| v.map(|x| x / norm))
+    };
+    let cross = |u: [f64; 3], v: [f64; 3]| [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+    let u = unit(std::array::from_fn(|k| b[k] - a[k]))?;
+    let v = unit(std::array::from_fn(|k| c[k] - b[k]))?;
+    let normal = cross(u, v);
+    if (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).sqrt() < 1e-3 {
+        return None;
+    }
+    let normal = unit(normal)?;
+    let bisector = unit(std::array::from_fn(|k| u[k] - v[k]))?;
+    Some([bisector, normal, cross(bisector, normal)])
 }

@@ -6,7 +6,13 @@
 //! E_side   = Σ_(i,j)∈C k_s max(‖μ_i − μ_j‖ − l_ij, 0)²  l_ij from the reference
 //! E_steric = Σ_(i,j)∈S k_c max(d_ij − ‖μ_i − μ_j‖, 0)²  d_ij = 4.8 Å for Cα bonded to a common
 //!                                                       Cα, 4.0 Å for the other non-bonded pairs
+//! E_frame  = Σ_(i,j)∈F k_f (‖μ_i − μ_j‖ − g_ij)²        g_ij from a geometry (the reference's)
 //! ```
+//! The frame term (beyond the paper, off by default) holds each side chain at its distances to
+//! the Cα of residues i−2 … i+2 ([`frame_pairs`]): five distances fix it in the local frame of
+//! the chain, where the paper's one-sided bound lets it sit anywhere within reach of its Cα. A
+//! side chain that must move with its backbone makes a shifted register cost image loss instead
+//! of hiding it. It is logged as part of the side-chain term.
 //! The steric distances are those of real proteins: no two non-bonded Cα closer than about
 //! 4 Å, and a Cα pseudo-angle of at least about 80° (5NI1: 4.07 Å and 5.19 Å). Without them the
 //! image term can fold the chain back on itself to put two Cα into one blob of density
@@ -31,6 +37,10 @@ pub struct PriorConfig {
     /// Steric strength k_c (loss units per Å²); 0 (the paper's model) turns the term off.
     #[config(default = 0.0)]
     pub steric_strength: f64,
+    /// Side-chain frame strength k_f (loss units per Å²); 0 (the paper's model) turns the term
+    /// off.
+    #[config(default = 0.0)]
+    pub side_chain_frame_strength: f64,
 }
 
 /// Closest approach of two Cα bonded to a common Cα (Å): a pseudo-angle of about 80°.
@@ -73,6 +83,34 @@ pub fn steric_pairs(model: &CoarseModel) -> Vec<(usize, usize, f64)> {
     pairs
 }
 
+/// How far along the chain, on either side, the Cα that hold a side chain in its frame reach.
+pub const FRAME_REACH: usize = 2;
+
+/// The pairs of the side-chain frame term: every side-chain RBF with the backbone RBFs of its own
+/// residue and of the residues up to [`FRAME_REACH`] bonds away along the chain, with their
+/// distance (Å) in `geometry` (one center per RBF, normally the reference's).
+pub fn frame_pairs(model: &CoarseModel, geometry: &[[f64; 3]]) -> Vec<(usize, usize, f64)> {
+    let (previous, next) = model.chain_neighbours();
+    let mut pairs = Vec::new();
+    for bound in &model.side_chain_bounds {
+        let residue = model.residue_of[bound.backbone];
+        let mut residues = vec![residue];
+        for step in [&previous, &next] {
+            let mut at = residue;
+            for _ in 0..FRAME_REACH {
+                let Some(r) = step[at] else { break };
+                residues.push(r);
+                at = r;
+            }
+        }
+        for r in residues {
+            let ca = model.backbone[r];
+            pairs.push((bound.side_chain, ca, distance(geometry[bound.side_chain], geometry[ca])));
+        }
+    }
+    pairs
+}
+
 /// Distances are computed as `sqrt(‖d‖² + ε)` so that the gradient stays finite where two
 /// centers coincide (side chains start at their Cα).
 const DISTANCE_EPSILON: f64 = 1e-8;
@@ -89,6 +127,9 @@ pub struct Priors {
     steric_first: Option<Tensor<1, Int>>,
     steric_second: Option<Tensor<1, Int>>,
     steric_min: Option<Tensor<1>>,
+    frame_first: Option<Tensor<1, Int>>,
+    frame_second: Option<Tensor<1, Int>>,
+    frame_length: Option<Tensor<1>>,
 }
 
 fn indices(values: impl Iterator<Item = usize>, device: &Device) -> Option<Tensor<1, Int>> {
@@ -103,11 +144,25 @@ fn lengths(values: impl Iterator<Item = f64>, device: &Device) -> Option<Tensor<
 }
 
 impl Priors {
-    /// The priors of `model` on `device`.
+    /// The priors of `model` on `device`, the frame term's distances from the reference.
     pub fn new(model: &CoarseModel, config: PriorConfig, device: &Device) -> Self {
+        Self::with_frame_geometry(model, config, &model.centers, device)
+    }
+
+    /// The priors of `model` on `device`, the frame term's distances from `geometry` (one center
+    /// per RBF).
+    ///
+    /// # Panics
+    /// If `geometry` does not have one center per RBF.
+    pub fn with_frame_geometry(model: &CoarseModel, config: PriorConfig, geometry: &[[f64; 3]], device: &Device) -> Self {
+        assert_eq!(geometry.len(), model.n_rbf(), "one frame geometry center per RBF");
         let bounds = &model.side_chain_bounds;
         let steric = if config.steric_strength > 0.0 { steric_pairs(model) } else { Vec::new() };
+        let frame = if config.side_chain_frame_strength > 0.0 { frame_pairs(model, geometry) } else { Vec::new() };
         Priors {
+            frame_first: indices(frame.iter().map(|p| p.0), device),
+            frame_second: indices(frame.iter().map(|p| p.1), device),
+            frame_length: lengths(frame.iter().map(|p| p.2), device),
             steric_first: indices(steric.iter().map(|p| p.0), device),
             steric_second: indices(steric.iter().map(|p| p.1), device),
             steric_min: lengths(steric.iter().map(|p| p.2), device),
@@ -138,18 +193,25 @@ impl Priors {
         (d.sub_scalar(self.config.bond_length).powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.bond_strength)
     }
 
-    /// Side-chain bound energy, averaged over the batch.
+    /// Side-chain energy, averaged over the batch: the one-sided bounds and, when it is on, the
+    /// frame term.
     ///
     /// # Shapes
     /// `centers`: `[batch, n_rbf, 3]` → `[1]`.
     pub fn side_chain_energy(&self, centers: Tensor<3>) -> Tensor<1> {
-        let (Some(bb), Some(sc), Some(max)) = (&self.side_backbone, &self.side_chain, &self.side_max) else {
-            return Tensor::zeros([1], &centers.device());
-        };
         let batch = centers.dims()[0];
-        let d = distances(centers, bb, sc); // [batch, n_bounds]
-        let excess = (d - max.clone().unsqueeze_dim::<2>(0)).clamp_min(0.0);
-        (excess.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_strength)
+        let mut energy = Tensor::zeros([1], &centers.device());
+        if let (Some(bb), Some(sc), Some(max)) = (&self.side_backbone, &self.side_chain, &self.side_max) {
+            let d = distances(centers.clone(), bb, sc); // [batch, n_bounds]
+            let excess = (d - max.clone().unsqueeze_dim::<2>(0)).clamp_min(0.0);
+            energy = energy + (excess.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_strength);
+        }
+        if let (Some(first), Some(second), Some(length)) = (&self.frame_first, &self.frame_second, &self.frame_length) {
+            let d = distances(centers, first, second); // [batch, n_pairs]
+            let strain = d - length.clone().unsqueeze_dim::<2>(0);
+            energy = energy + (strain.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_frame_strength);
+        }
+        energy
     }
 
     /// Steric energy, averaged over the batch (zero when the term is off).

@@ -191,3 +191,68 @@ fn steric_energy_is_one_sided_with_the_analytic_gradient() {
     let off = Priors::new(&model, PriorConfig::new(), &device);
     assert_eq!(value(off.steric_energy(rbf_model::density::centers_tensor(&points, &device).unsqueeze_dim(0))), 0.0);
 }
+
+#[test]
+fn side_chain_frame_pairs_reach_two_residues_along_the_chain() {
+    let model = CoarseModel::from_structure(&rbf_model::builtin::helix_bundle(1, 9, 0.0)).unwrap();
+    let pairs = rbf_model::priors::frame_pairs(&model, &model.centers);
+    for bound in &model.side_chain_bounds {
+        let residue = model.residue_of[bound.backbone];
+        let mut partners: Vec<usize> =
+            pairs.iter().filter(|p| p.0 == bound.side_chain).map(|p| model.residue_of[p.1]).collect();
+        partners.sort_unstable();
+        let want: Vec<usize> = (residue.saturating_sub(2)..=(residue + 2).min(8)).collect();
+        assert_eq!(partners, want, "residue {residue}");
+        for &(a, b, d) in pairs.iter().filter(|p| p.0 == bound.side_chain) {
+            assert_eq!(model.kinds[b], RbfKind::Backbone);
+            assert!((d - rbf_model::coarse::distance(model.centers[a], model.centers[b])).abs() < 1e-12);
+        }
+    }
+    // Nine residues without a glycine: 3 + 4 + 5·5 + 4 + 3 pairs.
+    assert_eq!(model.side_chain_bounds.len(), 9);
+    assert_eq!(pairs.len(), 39);
+}
+
+#[test]
+fn side_chain_frame_energy_is_harmonic_with_the_analytic_gradient() {
+    let model = CoarseModel::from_structure(&rbf_model::builtin::helix_bundle(1, 9, 0.0)).unwrap();
+    let device = cpu().autodiff();
+    let k = 1.5;
+    // The bounds off, so that the side-chain term is the frame term alone.
+    let config = PriorConfig::new().with_side_chain_strength(0.0).with_side_chain_frame_strength(k);
+    let priors = Priors::new(&model, config.clone(), &device);
+    let at_reference = priors.side_chain_energy(rbf_model::density::centers_tensor(&model.centers, &device).unsqueeze_dim(0));
+    assert!(value(at_reference).abs() < 1e-6, "no strain at the reference");
+
+    // Move the side chain of the middle residue.
+    let moved_rbf = model.side_chain_bounds[model.side_chain_bounds.len() / 2].side_chain;
+    let mut moved = model.centers.clone();
+    moved[moved_rbf] = [moved[moved_rbf][0] + 0.7, moved[moved_rbf][1] - 0.4, moved[moved_rbf][2] + 0.2];
+    let centers = rbf_model::density::centers_tensor(&moved, &device).require_grad();
+    let energy = priors.side_chain_energy(centers.clone().unsqueeze_dim(0));
+    let grad = to_vec(centers.grad(&energy.backward()).unwrap());
+    let (mut want_e, mut want_g) = (0.0, [0.0f64; 3]);
+    for (a, b, length) in rbf_model::priors::frame_pairs(&model, &model.centers) {
+        if a != moved_rbf {
+            continue;
+        }
+        let d = rbf_model::coarse::distance(moved[a], moved[b]);
+        want_e += k * (d - length).powi(2);
+        for c in 0..3 {
+            want_g[c] += 2.0 * k * (d - length) * (moved[a][c] - moved[b][c]) / d;
+        }
+    }
+    let e = value(priors.side_chain_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0)));
+    assert!(want_e > 0.1, "the move strains the frame: {want_e}");
+    assert!((e - want_e).abs() < 1e-4 * want_e.max(1.0), "E {e} vs {want_e}");
+    for c in 0..3 {
+        let g = f64::from(grad[3 * moved_rbf + c]);
+        assert!((g - want_g[c]).abs() < 1e-3 * want_g[c].abs().max(1.0), "dE/dμ[{c}] {g} vs {}", want_g[c]);
+    }
+    // Off by default (the paper's model): the same move costs nothing with the bounds off.
+    let off = Priors::new(&model, PriorConfig::new().with_side_chain_strength(0.0), &cpu());
+    assert_eq!(value(off.side_chain_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0))), 0.0);
+    // Distances from another geometry: that geometry is the unstrained one.
+    let from_moved = Priors::with_frame_geometry(&model, config, &moved, &cpu());
+    assert!(value(from_moved.side_chain_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0))).abs() < 1e-6);
+}

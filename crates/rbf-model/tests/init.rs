@@ -6,7 +6,7 @@ use std::time::Instant;
 use common::*;
 use rand::Rng;
 use rbf_model::coarse::{centroid, distance};
-use rbf_model::init::{ElasticNetwork, Init, initial_centers};
+use rbf_model::init::{ElasticNetwork, Init, initial_centers, side_chains_in_frames};
 use rbf_model::linalg::Tridiagonalized;
 use rbf_model::metrics::{rmse, rmse_superposed};
 use rbf_model::{ChainSelection, CoarseModel, ModelError, RbfKind, Structure, builtin};
@@ -398,4 +398,30 @@ fn approx_on_5ni1_chain_a() {
     );
     // Well under a second on any machine; the bound leaves room for a loaded one.
     assert!(seconds < 5.0, "approx took {seconds} s");
+}
+
+#[test]
+fn side_chains_in_frames_follow_a_rigid_motion_of_the_trace() {
+    let model = bundle();
+    let mut rng = rng(11);
+    let rotation = random_rotation(&mut rng);
+    let shift = [3.0, -7.0, 12.5];
+    let moved: Vec<[f64; 3]> = model
+        .centers
+        .iter()
+        .map(|p| std::array::from_fn(|r| (0..3).map(|c| rotation[r][c] * p[c]).sum::<f64>() + shift[r]))
+        .collect();
+    // The moved Cα trace with every side chain at its Cα, as `initial_centers` starts them.
+    let at_ca: Vec<[f64; 3]> = model.residue_of.iter().map(|&r| moved[model.backbone[r]]).collect();
+    let rebuilt = side_chains_in_frames(&model, &model.centers, &at_ca).unwrap();
+    let worst = rebuilt.iter().zip(&moved).map(|(a, b)| distance(*a, *b)).fold(0.0, f64::max);
+    assert!(worst < 1e-9, "side chains {worst} Å from the moved reference's");
+    // Side chains left where they are would be wrong by their Cα distance.
+    assert!(at_ca.iter().zip(&moved).any(|(a, b)| distance(*a, *b) > 1.0));
+
+    // A straight trace has no frame: every side chain stays at its Cα.
+    let straight: Vec<[f64; 3]> = model.residue_of.iter().map(|&r| [3.8 * r as f64, 0.0, 0.0]).collect();
+    assert_eq!(side_chains_in_frames(&model, &model.centers, &straight).unwrap(), straight);
+    // One center too few is refused.
+    assert!(matches!(side_chains_in_frames(&model, &model.centers, &straight[1..]), Err(ModelError::Shape(_))));
 }

@@ -98,6 +98,13 @@ pub struct HomogeneousConfig {
     /// ([`crate::ctf`]). Off: the projections are compared with the images as they are.
     #[config(default = false)]
     pub ctf: bool,
+    /// Take the side-chain frame term's distances ([`PriorConfig::side_chain_frame_strength`])
+    /// from the start instead of the reference: its Cα trace, with the reference's side chains
+    /// rebuilt in its local frames ([`rbf_model::init::side_chains_in_frames`]). The same for a
+    /// start at the reference; for a start moved away from it, the prior then knows only the
+    /// start's local geometry, as it would for a user whose reference is that start.
+    #[config(default = false)]
+    pub frame_from_start: bool,
 }
 
 impl HomogeneousConfig {
@@ -259,7 +266,7 @@ pub fn train(
         };
         let path = checkpoint_dir.join(state.files.optimizer_file.as_deref().unwrap_or(LEGACY_OPTIMIZER_FILE));
         let record = OptimizerRecord::load(&path).map_err(|e| io_error(&path, format!("{e:?}")))?;
-        let trainer = new_trainer(config, model, density, state.noise_variance, grid, device).with_optimizer_record(record);
+        let trainer = new_trainer(config, model, &state.start, density, state.noise_variance, grid, device)?.with_optimizer_record(record);
         (trainer, state)
     } else {
         std::fs::create_dir_all(&checkpoint_dir).map_err(|e| rbf_io::IoError::Io { path: checkpoint_dir.clone(), source: e })?;
@@ -291,7 +298,7 @@ pub fn train(
             files: CheckpointFiles::default(),
             log: Vec::new(),
         };
-        let trainer = new_trainer(config, model, density, noise_variance, grid, device);
+        let trainer = new_trainer(config, model, start, density, noise_variance, grid, device)?;
         // A checkpoint from the start: a run killed in its first epoch can be resumed too.
         checkpoint(&checkpoint_dir, "0", &mut state, &trainer)?;
         (trainer, state)
@@ -346,7 +353,7 @@ pub fn train(
         if epoch + 1 == config.warmup_epochs {
             // End of the warm-up: keep σ and a₀, put the centers back at the start, fresh Adam.
             let density = trainer.density.clone().with_centers(&state.start);
-            trainer = new_trainer(config, model, density, state.noise_variance, grid, device);
+            trainer = new_trainer(config, model, &state.start, density, state.noise_variance, grid, device)?;
         }
         let (sigma, amplitude_scale) = trainer.density.sigma_and_scale();
         let centers = trainer.density.centers_host();
@@ -446,16 +453,22 @@ pub fn validate(config: &HomogeneousConfig, model: &CoarseModel, start: &[[f64; 
 fn new_trainer(
     config: &HomogeneousConfig,
     model: &CoarseModel,
+    start: &[[f64; 3]],
     density: RbfDensity,
     noise_variance: f64,
     grid: ImageGrid,
     device: &Device,
-) -> HomogeneousTrainer {
+) -> Result<HomogeneousTrainer, TrainError> {
     let pixels = (grid.box_size() * grid.box_size()) as f64;
     let loss = LossConfig::new().with_image_weight(config.image_loss_weight * pixels / (2.0 * noise_variance));
-    let priors = Priors::new(model, config.priors.clone(), device);
-    HomogeneousTrainer::new(density, priors, loss, grid, &AdamConfig::new(), config.learning_rate)
-        .with_center_lr_scale(config.center_lr_scale)
+    let priors = if config.frame_from_start {
+        let geometry = rbf_model::init::side_chains_in_frames(model, &model.centers, start)?;
+        Priors::with_frame_geometry(model, config.priors.clone(), &geometry, device)
+    } else {
+        Priors::new(model, config.priors.clone(), device)
+    };
+    Ok(HomogeneousTrainer::new(density, priors, loss, grid, &AdamConfig::new(), config.learning_rate)
+        .with_center_lr_scale(config.center_lr_scale))
 }
 
 /// Annealing noise for one step, a function of the seed, the epoch and the step only (so a

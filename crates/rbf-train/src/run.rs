@@ -154,9 +154,14 @@ pub(crate) fn config_key<C: Serialize>(config: &C) -> String {
         if map.get("center_lr_scale").and_then(|v| v.as_f64()) == Some(1.0) {
             map.remove("center_lr_scale");
         }
+        if map.get("frame_from_start").and_then(|v| v.as_bool()) == Some(false) {
+            map.remove("frame_from_start");
+        }
         if let Some(priors) = map.get_mut("priors").and_then(|p| p.as_object_mut()) {
-            if priors.get("steric_strength").and_then(|v| v.as_f64()) == Some(0.0) {
-                priors.remove("steric_strength");
+            for neutral in ["steric_strength", "side_chain_frame_strength"] {
+                if priors.get(neutral).and_then(|v| v.as_f64()) == Some(0.0) {
+                    priors.remove(neutral);
+                }
             }
         }
     }
@@ -200,7 +205,12 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, TrainErro
 
 /// Refuse prior strengths that are negative or not finite, naming the prior.
 pub(crate) fn check_priors(priors: &rbf_model::priors::PriorConfig) -> Result<(), crate::TrainError> {
-    for (name, v) in [("bond", priors.bond_strength), ("side-chain", priors.side_chain_strength), ("steric", priors.steric_strength)] {
+    for (name, v) in [
+        ("bond", priors.bond_strength),
+        ("side-chain", priors.side_chain_strength),
+        ("steric", priors.steric_strength),
+        ("side-chain frame", priors.side_chain_frame_strength),
+    ] {
         if !(v >= 0.0 && v.is_finite()) {
             return Err(crate::TrainError::Data(format!("the {name} strength must be ≥ 0, got {v}")));
         }

@@ -63,11 +63,12 @@ fn config(epochs: usize) -> HomogeneousConfig {
 
 /// Every option beyond the paper's settings on.
 fn beyond_the_paper(config: HomogeneousConfig) -> HomogeneousConfig {
-    let priors = config.priors.clone().with_steric_strength(0.1);
+    let priors = config.priors.clone().with_steric_strength(0.1).with_side_chain_frame_strength(0.1);
     config
         .with_coarse_sigma(3.0)
         .with_anneal_noise(0.05)
         .with_center_lr_scale(0.5)
+        .with_frame_from_start(true)
         .with_priors(priors)
 }
 
@@ -113,8 +114,9 @@ fn the_warm_up_resets_the_centers_to_the_start() {
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let whole = tempfile::tempdir().unwrap();
     let split = tempfile::tempdir().unwrap();
-    // With coarse-to-fine σ, annealing noise, a learning-rate scale of the centers and the steric
-    // prior on, whose schedules, draws and state must resume too.
+    // With coarse-to-fine σ, annealing noise, a learning-rate scale of the centers, the steric
+    // prior and the side-chain frame prior (distances from the start) on, whose schedules, draws
+    // and state must resume too.
     let c = |epochs| beyond_the_paper(config(epochs));
     let a = run(&c(3), whole.path(), false).unwrap();
     run(&c(1), split.path(), false).unwrap();
@@ -206,4 +208,31 @@ fn the_coarse_sigma_floor_renders_with_the_wider_width() {
     assert!(max_diff(&floored, &expected) < 1e-6);
     assert!(max_diff(&unchanged, &plain) < 1e-7, "a floor below σ changes nothing");
     assert!(max_diff(&floored, &plain) > 1e-3, "the floor does widen the RBFs");
+}
+
+#[test]
+fn the_side_chain_frame_prior_takes_its_distances_from_the_start_when_asked() {
+    let (model, data, start) = setup();
+    // The start's side chains where the reference puts them around its (moved) Cα trace.
+    let start = rbf_model::init::side_chains_in_frames(&model, &model.centers, &start).unwrap();
+    let device = Backend::Cpu.device(true).unwrap();
+    let first_side_chain_term = |from_start: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let priors = PriorConfig::new().with_bond_strength(0.0).with_side_chain_strength(1.0).with_side_chain_frame_strength(1.0);
+        let config = config(0).with_priors(priors).with_frame_from_start(from_start);
+        let mut first = None;
+        train(&config, &model, &start, &data, None, &device, dir.path(), false, &mut |p: &Progress| {
+            first.get_or_insert(p.loss.side_chain);
+            ControlFlow::Break(())
+        })
+        .unwrap_err();
+        first.unwrap()
+    };
+    // From the start: the start is the prior's unstrained geometry (and within every bound).
+    let from_start = first_side_chain_term(true);
+    assert!(from_start.abs() < 1e-3, "{from_start}");
+    // From the reference: the moved Cα trace strains the side chains' distances to their
+    // neighbours' Cα.
+    let from_reference = first_side_chain_term(false);
+    assert!(from_reference > 0.5, "{from_reference}");
 }

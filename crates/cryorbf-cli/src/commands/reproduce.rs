@@ -21,8 +21,8 @@ use rbf_train::heterogeneous::Summary as VaeSummary;
 use rbf_train::homogeneous::Summary;
 
 use super::inputs::InputArgs;
-use super::run_args::{HasRunArgs, RunArgs};
-use super::train::LrUnits;
+use super::run_args::{HasRunArgs, RunArgs, SideChainStart};
+use super::train::{FrameFrom, LrUnits};
 use super::train_vae::EncoderInputArg;
 use super::DeviceArg;
 
@@ -73,6 +73,18 @@ pub struct Args {
     /// paper).
     #[arg(long, default_value_t = 0.0)]
     pub steric_strength: f64,
+    /// Where the side-chain RBFs of a moved start begin (see `cryorbf train --side-chain-start`;
+    /// ca, as in the paper).
+    #[arg(long, value_enum, default_value_t = SideChainStart::Ca)]
+    pub side_chain_start: SideChainStart,
+    /// Strength of the side-chain frame prior (see `cryorbf train --side-chain-frame-strength`;
+    /// 0: off, as in the paper).
+    #[arg(long, default_value_t = 0.0)]
+    pub side_chain_frame_strength: f64,
+    /// Where the side-chain frame prior takes its distances (table1, table2; see `cryorbf train
+    /// --side-chain-frame-from`).
+    #[arg(long, value_enum, default_value_t = FrameFrom::Reference)]
+    pub side_chain_frame_from: FrameFrom,
     /// Units in which Adam learns the centers (table1, table2; see `cryorbf train --lr-units`).
     #[arg(long, value_enum, default_value_t = LrUnits::Box)]
     pub lr_units: LrUnits,
@@ -173,6 +185,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             schedule_epochs: args.schedule_epochs,
             ctf: super::train::CtfMode::Auto,
             lr_units: args.lr_units,
+            side_chain_frame_from: args.side_chain_frame_from,
         };
         results.push(run_row(train, super::train::run)?);
     }
@@ -200,6 +213,7 @@ fn row_run_args(args: &Args, data: &Path, init: &str, out: PathBuf) -> RunArgs {
             preprocess: Default::default(),
         },
         init: init.to_string(),
+        side_chain_start: args.side_chain_start,
         epochs: Some(args.epochs),
         warmup_epochs: args.warmup_epochs,
         batch: args.batch,
@@ -208,6 +222,7 @@ fn row_run_args(args: &Args, data: &Path, init: &str, out: PathBuf) -> RunArgs {
         bond_strength: 1.0,
         side_chain_strength: 1.0,
         steric_strength: args.steric_strength,
+        side_chain_frame_strength: args.side_chain_frame_strength,
         no_side_chains: false,
         sigma: 3.71,
         a0: None,
@@ -405,7 +420,7 @@ fn table_markdown(args: &Args, n_images: usize, rows: &[Row], results: &[Summary
     let _ = writeln!(
         s,
         "{} images (box 128, 1 Å/px, all atoms at 3 Å, SNR 0.1, shifts ±10 px), batch {}, lr {} (centers in {} units), {} warm-up + {} epochs, seed {}, \
-         coarse σ {} Å, annealing noise {} Å (decaying over {} epochs), steric strength {}.\n",
+         coarse σ {} Å, annealing noise {} Å (decaying over {} epochs), steric strength {}, side chains start {}, side-chain frame strength {}{}.\n",
         n_images,
         args.batch,
         args.lr,
@@ -419,7 +434,17 @@ fn table_markdown(args: &Args, n_images: usize, rows: &[Row], results: &[Summary
         args.coarse_sigma,
         args.anneal_noise,
         args.schedule_epochs,
-        args.steric_strength
+        args.steric_strength,
+        match args.side_chain_start {
+            SideChainStart::Ca => "at their Cα",
+            SideChainStart::Frame => "in their Cα frames",
+        },
+        args.side_chain_frame_strength,
+        match (args.side_chain_frame_strength > 0.0, args.side_chain_frame_from) {
+            (false, _) => "",
+            (true, FrameFrom::Reference) => " (distances from the reference)",
+            (true, FrameFrom::Start) => " (distances from the start)",
+        }
     );
     let _ = writeln!(s, "| Row | Initial RMSE (Å) paper / ours | Cα RMSE (Å) paper / ours | % within 3 Å paper / ours | Volume NMSE paper / ours |");
     let _ = writeln!(s, "|---|---|---|---|---|");

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use rbf_model::RbfDensityConfig;
+use rbf_model::init::{Init, initial_centers, side_chains_in_frames};
+use rbf_model::{CoarseModel, RbfDensityConfig};
 use rbf_model::priors::PriorConfig;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,6 +26,10 @@ pub struct RunArgs {
     /// deformation at that Cα RMSD), random:<Å> (Cα uniform in a cube of that edge).
     #[arg(long, default_value = "exact", value_name = "MODE")]
     pub init: String,
+    /// Where the side-chain RBFs of a moved start (noise, approx, random) begin.
+    #[arg(long, value_enum, default_value_t = SideChainStart::Ca)]
+    #[serde(default)]
+    pub side_chain_start: SideChainStart,
     /// Epochs after the warm-up [default: 10].
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -51,6 +56,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub steric_strength: f64,
+    /// Strength of the side-chain frame prior that holds each side chain at the reference's
+    /// distances to the Cα of residues i−2 … i+2 (its place in the local frame of the chain); 0,
+    /// the paper's model, turns it off.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub side_chain_frame_strength: f64,
     /// One RBF per residue (no side-chain RBFs).
     #[arg(long)]
     pub no_side_chains: bool,
@@ -82,7 +93,29 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Where the side-chain RBFs of a moved start begin.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SideChainStart {
+    /// At their residue's Cα (the paper's start).
+    #[default]
+    Ca,
+    /// Where the reference puts them relative to the three Cα around their residue, rebuilt on
+    /// the moved Cα trace.
+    Frame,
+}
+
 impl RunArgs {
+    /// The initial centers of `model` for `init` (the parsed `--init`), `--seed` and
+    /// `--side-chain-start`.
+    pub fn start(&self, model: &CoarseModel, init: &Init) -> anyhow::Result<Vec<[f64; 3]>> {
+        let start = initial_centers(model, &model.centers, init, self.seed)?;
+        Ok(match self.side_chain_start {
+            SideChainStart::Ca => start,
+            SideChainStart::Frame => side_chains_in_frames(model, &model.centers, &start)?,
+        })
+    }
+
     /// The initial σ and a₀.
     pub fn density(&self) -> RbfDensityConfig {
         let density = RbfDensityConfig::new().with_sigma(self.sigma);
@@ -98,6 +131,7 @@ impl RunArgs {
             .with_bond_strength(self.bond_strength)
             .with_side_chain_strength(self.side_chain_strength)
             .with_steric_strength(self.steric_strength)
+            .with_side_chain_frame_strength(self.side_chain_frame_strength)
     }
 }
 

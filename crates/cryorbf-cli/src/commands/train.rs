@@ -1,7 +1,7 @@
 //! `cryorbf train`: homogeneous reconstruction — refine every RBF center, σ and a₀ of a
 //! reference against particles with known poses (paper §3, §4.1).
 use anyhow::Context;
-use rbf_model::init::{Init, initial_centers};
+use rbf_model::init::Init;
 use rbf_train::data::ParticleSource;
 use rbf_train::homogeneous::{HomogeneousConfig, Summary, output_files, train, validate};
 
@@ -44,6 +44,24 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = LrUnits::Box)]
     #[serde(default = "LrUnits::angstrom")]
     pub lr_units: LrUnits,
+    /// Where the side-chain frame prior (--side-chain-frame-strength) takes its distances:
+    /// reference = the reference structure; start = the start (its Cα trace with the reference's
+    /// side chains rebuilt in its local frames), the honest choice when the reference is the
+    /// truth of a benchmark and the start a moved copy of it.
+    #[arg(long, value_enum, default_value_t = FrameFrom::Reference)]
+    #[serde(default)]
+    pub side_chain_frame_from: FrameFrom,
+}
+
+/// Where the side-chain frame prior takes its distances.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameFrom {
+    /// The reference structure.
+    #[default]
+    Reference,
+    /// The start.
+    Start,
 }
 
 /// The units of the centers for Adam.
@@ -135,6 +153,7 @@ impl Args {
             .with_coarse_sigma(self.coarse_sigma)
             .with_anneal_noise(self.anneal_noise)
             .with_schedule_epochs(self.schedule_epochs)
+            .with_frame_from_start(self.side_chain_frame_from == FrameFrom::Start)
     }
 }
 
@@ -150,7 +169,7 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
     if run.no_side_chains {
         inputs.model = inputs.model.without_side_chains();
     }
-    let start = initial_centers(&inputs.model, &inputs.model.centers, &init, run.seed)?;
+    let start = run.start(&inputs.model, &init)?;
     let box_length = inputs.particles.box_size() as f64 * inputs.particles.pixel_size();
     let config = config
         .with_ctf(args.ctf.resolve(&inputs.particles))

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use rbf_model::init::{Init, initial_centers};
+use rbf_model::init::Init;
 use rbf_train::analysis::StateTruth;
 use rbf_train::heterogeneous::{EncoderInput, HeterogeneousConfig, Summary, output_files, train_vae, validate};
 
@@ -118,7 +118,7 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
             Some(StateTruth::from_simulation(&dir, &inputs.model)?)
         }
     };
-    let start = initial_centers(&inputs.model, &inputs.model.centers, &init, run.seed)?;
+    let start = run.start(&inputs.model, &init)?;
     validate(&config, &inputs.model, &start, &inputs.particles, truth.as_ref())?;
     if !resume {
         start_run_folder(&args, &out)?;
