@@ -58,7 +58,7 @@ pub struct RunArgs {
     pub steric_strength: f64,
     /// Strength of the side-chain frame prior that holds each side chain at the reference's
     /// distances to the Cα of residues i−2 … i+2 (its place in the local frame of the chain); 0,
-    /// the paper's model, turns it off.
+    /// the paper's model, turns it off. From a moved start, use it with --side-chain-start frame.
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub side_chain_frame_strength: f64,
