@@ -57,17 +57,16 @@ pub const STERIC_PAIR_CUTOFF: f64 = 15.0;
 /// closest approach (Å).
 pub fn steric_pairs(model: &CoarseModel) -> Vec<(usize, usize, f64)> {
     use std::collections::HashSet;
-    let bonded: HashSet<(usize, usize)> = model.bonds.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
-    let mut neighbours: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
-    for &(a, b) in &model.bonds {
-        neighbours.entry(a).or_default().push(b);
-        neighbours.entry(b).or_default().push(a);
-    }
-    let angle: HashSet<(usize, usize)> = neighbours
-        .values()
-        .flat_map(|n| n.iter().flat_map(move |&a| n.iter().filter(move |&&b| a < b).map(move |&b| (a, b))))
-        .collect();
     let bb = &model.backbone;
+    let bonded: HashSet<(usize, usize)> = model.bonds.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
+    // Cα bonded to a common Cα: the two chain neighbours of each residue.
+    let (previous, next) = model.chain_neighbours();
+    let angle: HashSet<(usize, usize)> = previous
+        .iter()
+        .zip(&next)
+        .filter_map(|(&p, &q)| Some((bb[p?], bb[q?])))
+        .map(|(a, b)| (a.min(b), a.max(b)))
+        .collect();
     let all = bb.len() <= STERIC_ALL_PAIRS_UP_TO;
     let near = |a: usize, b: usize| distance(model.centers[a], model.centers[b]) <= STERIC_PAIR_CUTOFF;
     let mut pairs = Vec::new();
