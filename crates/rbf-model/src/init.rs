@@ -38,7 +38,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::coarse::{CoarseModel, centroid};
+use crate::coarse::{CoarseModel, centroid, cross, dot};
 use crate::error::ModelError;
 use crate::linalg::Tridiagonalized;
 
@@ -462,14 +462,13 @@ pub fn side_chains_in_frames(
 /// the three are (nearly) collinear or coincide.
 fn local_frame(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> Option<[[f64; 3]; 3]> {
     let unit = |v: [f64; 3]| -> Option<[f64; 3]> {
-        let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        let norm = dot(v, v).sqrt();
         (norm > 1e-6).then(|| v.map(|x| x / norm))
     };
-    let cross = |u: [f64; 3], v: [f64; 3]| [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
     let u = unit(std::array::from_fn(|k| b[k] - a[k]))?;
     let v = unit(std::array::from_fn(|k| c[k] - b[k]))?;
     let normal = cross(u, v);
-    if (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).sqrt() < 1e-3 {
+    if dot(normal, normal).sqrt() < 1e-3 {
         return None;
     }
     let normal = unit(normal)?;

@@ -8,6 +8,8 @@
 //! terminus (N→Cα for φ, Cα→C for ψ), which increases the IUPAC dihedral by the same angle.
 use std::path::Path;
 
+use rbf_model::coarse::{cross, dot};
+
 use crate::all_atom::{ResidueKind, SimAtom};
 use crate::config::{DihedralAngle, DihedralMotion};
 use crate::error::SimError;
@@ -142,14 +144,6 @@ fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 
 fn scale(a: [f64; 3], s: f64) -> [f64; 3] {
     [a[0] * s, a[1] * s, a[2] * s]
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
 
 fn unit(a: [f64; 3]) -> [f64; 3] {
