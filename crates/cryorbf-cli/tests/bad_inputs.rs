@@ -461,6 +461,9 @@ fn argument_cases() -> Vec<Case> {
         case("--side-chain-frame-strength negative", &["side-chain frame strength", "-1"], move |env, dir| {
             relion(env, dir, &["--side-chain-frame-strength=-1"])
         }),
+        case("--backbone-frame-strength infinite", &["backbone frame strength", "inf"], move |env, dir| {
+            relion(env, dir, &["--backbone-frame-strength", "inf"])
+        }),
         case("--side-chain-start unknown", &["--side-chain-start", "nowhere"], move |env, dir| relion(env, dir, &["--side-chain-start", "nowhere"])),
         case("--lr-units unknown", &["--lr-units", "parsec"], move |env, dir| relion(env, dir, &["--lr-units", "parsec"])),
         case("--sigma 0 for training", &["σ", "0 Å"], move |env, dir| relion(env, dir, &["--sigma", "0"])),

@@ -7,12 +7,19 @@
 //! E_steric = Σ_(i,j)∈S k_c max(d_ij − ‖μ_i − μ_j‖, 0)²  d_ij = 4.8 Å for Cα bonded to a common
 //!                                                       Cα, 4.0 Å for the other non-bonded pairs
 //! E_frame  = Σ_(i,j)∈F k_f (‖μ_i − μ_j‖ − g_ij)²        g_ij from a geometry (the reference's)
+//! E_local  = Σ_(i,j)∈L k_l (‖μ_i − μ_j‖ − g_ij)²        Cα 2 … 4 residues apart, g_ij as above
 //! ```
 //! The frame term (beyond the paper, off by default) holds each side chain at its distances to
 //! the Cα of residues i−2 … i+2 ([`frame_pairs`]): five distances fix it in the local frame of
 //! the chain, where the paper's one-sided bound lets it sit anywhere within reach of its Cα. A
 //! side chain that must move with its backbone makes a shifted register cost image loss instead
 //! of hiding it. It is logged as part of the side-chain term.
+//! The backbone frame term (beyond the paper, off by default) does the same for the Cα trace: each
+//! Cα is held at its distances to the Cα 2, 3 and 4 residues further along the chain
+//! ([`backbone_frame_pairs`]), the chain's local shape (pseudo-angles and pseudo-dihedrals), as
+//! reference-model restraints (Phenix) and ProSMART's local restraints hold a model to a related
+//! structure. These are more pairs of the form of eq. (3)'s bond set B, and are logged with the
+//! bonds.
 //! The steric distances are those of real proteins: no two non-bonded Cα closer than about
 //! 4 Å, and a Cα pseudo-angle of at least about 80° (5NI1: 4.07 Å and 5.19 Å). Without them the
 //! image term can fold the chain back on itself to put two Cα into one blob of density
@@ -41,6 +48,9 @@ pub struct PriorConfig {
     /// off.
     #[config(default = 0.0)]
     pub side_chain_frame_strength: f64,
+    /// Backbone frame strength k_l (loss units per Å²); 0 (the paper's model) turns the term off.
+    #[config(default = 0.0)]
+    pub backbone_frame_strength: f64,
 }
 
 /// Closest approach of two Cα bonded to a common Cα (Å): a pseudo-angle of about 80°.
@@ -110,6 +120,30 @@ pub fn frame_pairs(model: &CoarseModel, geometry: &[[f64; 3]]) -> Vec<(usize, us
     pairs
 }
 
+/// How far along the chain the Cα–Cα distances of the backbone frame term reach (2 … this).
+pub const BACKBONE_FRAME_REACH: usize = 4;
+
+/// The pairs of the backbone frame term: every backbone RBF with the backbone RBFs 2 …
+/// [`BACKBONE_FRAME_REACH`] residues further along the chain (bonded neighbours are the bond
+/// term's), with their distance (Å) in `geometry` (one center per RBF, normally the reference's).
+pub fn backbone_frame_pairs(model: &CoarseModel, geometry: &[[f64; 3]]) -> Vec<(usize, usize, f64)> {
+    let (_, next) = model.chain_neighbours();
+    let mut pairs = Vec::new();
+    for residue in 0..model.backbone.len() {
+        let ca = model.backbone[residue];
+        let mut at = residue;
+        for step in 1..=BACKBONE_FRAME_REACH {
+            let Some(r) = next[at] else { break };
+            at = r;
+            if step >= 2 {
+                let other = model.backbone[r];
+                pairs.push((ca, other, distance(geometry[ca], geometry[other])));
+            }
+        }
+    }
+    pairs
+}
+
 /// Distances are computed as `sqrt(‖d‖² + ε)` so that the gradient stays finite where two
 /// centers coincide (side chains start at their Cα).
 const DISTANCE_EPSILON: f64 = 1e-8;
@@ -129,6 +163,9 @@ pub struct Priors {
     frame_first: Option<Tensor<1, Int>>,
     frame_second: Option<Tensor<1, Int>>,
     frame_length: Option<Tensor<1>>,
+    local_first: Option<Tensor<1, Int>>,
+    local_second: Option<Tensor<1, Int>>,
+    local_length: Option<Tensor<1>>,
 }
 
 fn indices(values: impl Iterator<Item = usize>, device: &Device) -> Option<Tensor<1, Int>> {
@@ -143,13 +180,13 @@ fn lengths(values: impl Iterator<Item = f64>, device: &Device) -> Option<Tensor<
 }
 
 impl Priors {
-    /// The priors of `model` on `device`, the frame term's distances from the reference.
+    /// The priors of `model` on `device`, the frame terms' distances from the reference.
     pub fn new(model: &CoarseModel, config: PriorConfig, device: &Device) -> Self {
         Self::with_frame_geometry(model, config, &model.centers, device)
     }
 
-    /// The priors of `model` on `device`, the frame term's distances from `geometry` (one center
-    /// per RBF).
+    /// The priors of `model` on `device`, the frame terms' distances (side-chain and backbone)
+    /// from `geometry` (one center per RBF).
     ///
     /// # Panics
     /// If `geometry` does not have one center per RBF.
@@ -158,7 +195,11 @@ impl Priors {
         let bounds = &model.side_chain_bounds;
         let steric = if config.steric_strength > 0.0 { steric_pairs(model) } else { Vec::new() };
         let frame = if config.side_chain_frame_strength > 0.0 { frame_pairs(model, geometry) } else { Vec::new() };
+        let local = if config.backbone_frame_strength > 0.0 { backbone_frame_pairs(model, geometry) } else { Vec::new() };
         Priors {
+            local_first: indices(local.iter().map(|p| p.0), device),
+            local_second: indices(local.iter().map(|p| p.1), device),
+            local_length: lengths(local.iter().map(|p| p.2), device),
             frame_first: indices(frame.iter().map(|p| p.0), device),
             frame_second: indices(frame.iter().map(|p| p.1), device),
             frame_length: lengths(frame.iter().map(|p| p.2), device),
@@ -179,17 +220,24 @@ impl Priors {
         &self.config
     }
 
-    /// Bond energy, averaged over the batch.
+    /// Bond energy, averaged over the batch: the Cα–Cα bonds and, when it is on, the backbone
+    /// frame term.
     ///
     /// # Shapes
     /// `centers`: `[batch, n_rbf, 3]` → `[1]`.
     pub fn bond_energy(&self, centers: Tensor<3>) -> Tensor<1> {
-        let (Some(first), Some(second)) = (&self.bond_first, &self.bond_second) else {
-            return Tensor::zeros([1], &centers.device());
-        };
         let batch = centers.dims()[0];
-        let d = distances(centers, first, second); // [batch, n_bonds]
-        (d.sub_scalar(self.config.bond_length).powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.bond_strength)
+        let mut energy = Tensor::zeros([1], &centers.device());
+        if let (Some(first), Some(second)) = (&self.bond_first, &self.bond_second) {
+            let d = distances(centers.clone(), first, second); // [batch, n_bonds]
+            energy = energy + (d.sub_scalar(self.config.bond_length).powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.bond_strength);
+        }
+        if let (Some(first), Some(second), Some(length)) = (&self.local_first, &self.local_second, &self.local_length) {
+            let d = distances(centers, first, second); // [batch, n_pairs]
+            let strain = d - length.clone().unsqueeze_dim::<2>(0);
+            energy = energy + (strain.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.backbone_frame_strength);
+        }
+        energy
     }
 
     /// Side-chain energy, averaged over the batch: the one-sided bounds and, when it is on, the

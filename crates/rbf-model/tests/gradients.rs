@@ -213,6 +213,38 @@ fn side_chain_frame_pairs_reach_two_residues_along_the_chain() {
     assert_eq!(pairs.len(), 39);
 }
 
+/// Check that `term` of `priors` (on an autodiff device) is `Σ k (‖μ_a − μ_b‖ − length)²` over
+/// `pairs` at `centers`, strained by the move of `rbf`, with that energy's gradient with respect to
+/// the center of `rbf`, both written out by hand.
+fn check_harmonic_term(
+    priors: &Priors,
+    term: fn(&Priors, Tensor<3>) -> Tensor<1>,
+    pairs: &[(usize, usize, f64)],
+    centers: &[[f64; 3]],
+    rbf: usize,
+    k: f64,
+) {
+    let (mut want_e, mut want_g) = (0.0, [0.0f64; 3]);
+    for &(a, b, length) in pairs {
+        let other = if a == rbf { b } else if b == rbf { a } else { continue };
+        let d = rbf_model::coarse::distance(centers[rbf], centers[other]);
+        want_e += k * (d - length).powi(2);
+        for c in 0..3 {
+            want_g[c] += 2.0 * k * (d - length) * (centers[rbf][c] - centers[other][c]) / d;
+        }
+    }
+    let tensor = rbf_model::density::centers_tensor(centers, &cpu().autodiff()).require_grad();
+    let energy = term(priors, tensor.clone().unsqueeze_dim(0));
+    let e = value(energy.clone());
+    let grad = to_vec(tensor.grad(&energy.backward()).unwrap());
+    assert!(want_e > 0.1, "the move strains the term: {want_e}");
+    assert!((e - want_e).abs() < 1e-4 * want_e.max(1.0), "E {e} vs {want_e}");
+    for c in 0..3 {
+        let g = f64::from(grad[3 * rbf + c]);
+        assert!((g - want_g[c]).abs() < 1e-3 * want_g[c].abs().max(1.0), "dE/dμ[{c}] {g} vs {}", want_g[c]);
+    }
+}
+
 #[test]
 fn side_chain_frame_energy_is_harmonic_with_the_analytic_gradient() {
     let model = CoarseModel::from_structure(&rbf_model::builtin::helix_bundle(1, 9, 0.0)).unwrap();
@@ -228,31 +260,50 @@ fn side_chain_frame_energy_is_harmonic_with_the_analytic_gradient() {
     let moved_rbf = model.side_chain_bounds[model.side_chain_bounds.len() / 2].side_chain;
     let mut moved = model.centers.clone();
     moved[moved_rbf] = [moved[moved_rbf][0] + 0.7, moved[moved_rbf][1] - 0.4, moved[moved_rbf][2] + 0.2];
-    let centers = rbf_model::density::centers_tensor(&moved, &device).require_grad();
-    let energy = priors.side_chain_energy(centers.clone().unsqueeze_dim(0));
-    let grad = to_vec(centers.grad(&energy.backward()).unwrap());
-    let (mut want_e, mut want_g) = (0.0, [0.0f64; 3]);
-    for (a, b, length) in rbf_model::priors::frame_pairs(&model, &model.centers) {
-        if a != moved_rbf {
-            continue;
-        }
-        let d = rbf_model::coarse::distance(moved[a], moved[b]);
-        want_e += k * (d - length).powi(2);
-        for c in 0..3 {
-            want_g[c] += 2.0 * k * (d - length) * (moved[a][c] - moved[b][c]) / d;
-        }
-    }
-    let e = value(priors.side_chain_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0)));
-    assert!(want_e > 0.1, "the move strains the frame: {want_e}");
-    assert!((e - want_e).abs() < 1e-4 * want_e.max(1.0), "E {e} vs {want_e}");
-    for c in 0..3 {
-        let g = f64::from(grad[3 * moved_rbf + c]);
-        assert!((g - want_g[c]).abs() < 1e-3 * want_g[c].abs().max(1.0), "dE/dμ[{c}] {g} vs {}", want_g[c]);
-    }
+    check_harmonic_term(&priors, Priors::side_chain_energy, &rbf_model::priors::frame_pairs(&model, &model.centers), &moved, moved_rbf, k);
     // Off by default (the paper's model): the same move costs nothing with the bounds off.
     let off = Priors::new(&model, PriorConfig::new().with_side_chain_strength(0.0), &cpu());
     assert_eq!(value(off.side_chain_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0))), 0.0);
     // Distances from another geometry: that geometry is the unstrained one.
     let from_moved = Priors::with_frame_geometry(&model, config, &moved, &cpu());
     assert!(value(from_moved.side_chain_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0))).abs() < 1e-6);
+}
+
+#[test]
+fn backbone_frame_pairs_join_ca_two_to_four_residues_apart() {
+    // Two chains of 9 residues: no pair may cross from one chain to the other.
+    let model = CoarseModel::from_structure(&rbf_model::builtin::helix_bundle(2, 9, 10.0)).unwrap();
+    let pairs = rbf_model::priors::backbone_frame_pairs(&model, &model.centers);
+    let chain = |rbf: usize| model.residues[model.residue_of[rbf]].chain.clone();
+    let mut gaps = Vec::new();
+    for &(a, b, d) in &pairs {
+        assert_eq!((model.kinds[a], model.kinds[b]), (RbfKind::Backbone, RbfKind::Backbone));
+        assert_eq!(chain(a), chain(b), "pair {a}–{b} crosses chains");
+        gaps.push(model.residue_of[b] - model.residue_of[a]);
+        assert!((d - rbf_model::coarse::distance(model.centers[a], model.centers[b])).abs() < 1e-12);
+    }
+    assert!(gaps.iter().all(|g| (2..=4).contains(g)), "gaps {gaps:?}");
+    // Per chain of 9: 7 pairs two apart, 6 three apart, 5 four apart.
+    assert_eq!(pairs.len(), 2 * (7 + 6 + 5));
+}
+
+#[test]
+fn backbone_frame_energy_is_harmonic_with_the_analytic_gradient_and_logged_with_the_bonds() {
+    let model = CoarseModel::from_structure(&rbf_model::builtin::helix_bundle(1, 9, 0.0)).unwrap();
+    let device = cpu().autodiff();
+    let k = 2.5;
+    // The bonds off, so that the bond term is the backbone frame term alone.
+    let config = PriorConfig::new().with_bond_strength(0.0).with_backbone_frame_strength(k);
+    let priors = Priors::new(&model, config.clone(), &device);
+    assert!(value(priors.bond_energy(rbf_model::density::centers_tensor(&model.centers, &device).unsqueeze_dim(0))).abs() < 1e-6);
+
+    let moved_rbf = model.backbone[4];
+    let mut moved = model.centers.clone();
+    moved[moved_rbf] = [moved[moved_rbf][0] - 0.6, moved[moved_rbf][1] + 0.5, moved[moved_rbf][2] + 0.3];
+    check_harmonic_term(&priors, Priors::bond_energy, &rbf_model::priors::backbone_frame_pairs(&model, &model.centers), &moved, moved_rbf, k);
+    // Off by default (the paper's model), and unstrained at its own geometry.
+    let off = Priors::new(&model, PriorConfig::new().with_bond_strength(0.0), &cpu());
+    assert_eq!(value(off.bond_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0))), 0.0);
+    let from_moved = Priors::with_frame_geometry(&model, config, &moved, &cpu());
+    assert!(value(from_moved.bond_energy(rbf_model::density::centers_tensor(&moved, &cpu()).unsqueeze_dim(0))).abs() < 1e-6);
 }

@@ -98,8 +98,8 @@ pub struct HomogeneousConfig {
     /// ([`crate::ctf`]). Off: the projections are compared with the images as they are.
     #[config(default = false)]
     pub ctf: bool,
-    /// Take the side-chain frame term's distances ([`PriorConfig::side_chain_frame_strength`])
-    /// from the start instead of the reference: its Cα trace, with the reference's side chains
+    /// Take the frame terms' distances ([`PriorConfig::side_chain_frame_strength`],
+    /// [`PriorConfig::backbone_frame_strength`]) from the start instead of the reference: its Cα trace, with the reference's side chains
     /// rebuilt in its local frames ([`rbf_model::init::side_chains_in_frames`]). The same for a
     /// start at the reference; for a start moved away from it, the prior then knows only the
     /// start's local geometry, as it would for a user whose reference is that start.

@@ -158,7 +158,7 @@ pub(crate) fn config_key<C: Serialize>(config: &C) -> String {
             map.remove("frame_from_start");
         }
         if let Some(priors) = map.get_mut("priors").and_then(|p| p.as_object_mut()) {
-            for neutral in ["steric_strength", "side_chain_frame_strength"] {
+            for neutral in ["steric_strength", "side_chain_frame_strength", "backbone_frame_strength"] {
                 if priors.get(neutral).and_then(|v| v.as_f64()) == Some(0.0) {
                     priors.remove(neutral);
                 }
@@ -210,6 +210,7 @@ pub(crate) fn check_priors(priors: &rbf_model::priors::PriorConfig) -> Result<()
         ("side-chain", priors.side_chain_strength),
         ("steric", priors.steric_strength),
         ("side-chain frame", priors.side_chain_frame_strength),
+        ("backbone frame", priors.backbone_frame_strength),
     ] {
         if !(v >= 0.0 && v.is_finite()) {
             return Err(crate::TrainError::Data(format!("the {name} strength must be ≥ 0, got {v}")));

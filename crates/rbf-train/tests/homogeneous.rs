@@ -63,7 +63,7 @@ fn config(epochs: usize) -> HomogeneousConfig {
 
 /// Every option beyond the paper's settings on.
 fn beyond_the_paper(config: HomogeneousConfig) -> HomogeneousConfig {
-    let priors = config.priors.clone().with_steric_strength(0.1).with_side_chain_frame_strength(0.1);
+    let priors = config.priors.clone().with_steric_strength(0.1).with_side_chain_frame_strength(0.1).with_backbone_frame_strength(0.1);
     config
         .with_coarse_sigma(3.0)
         .with_anneal_noise(0.05)
@@ -211,28 +211,34 @@ fn the_coarse_sigma_floor_renders_with_the_wider_width() {
 }
 
 #[test]
-fn the_side_chain_frame_prior_takes_its_distances_from_the_start_when_asked() {
+fn the_frame_priors_take_their_distances_from_the_start_when_asked() {
     let (model, data, start) = setup();
     // The start's side chains where the reference puts them around its (moved) Cα trace.
     let start = rbf_model::init::side_chains_in_frames(&model, &model.centers, &start).unwrap();
     let device = Backend::Cpu.device(true).unwrap();
-    let first_side_chain_term = |from_start: bool| {
+    // The first step's side-chain and bond terms, with the bounds and bonds off: the two frame
+    // terms alone.
+    let first_frame_terms = |from_start: bool| {
         let dir = tempfile::tempdir().unwrap();
-        let priors = PriorConfig::new().with_bond_strength(0.0).with_side_chain_strength(1.0).with_side_chain_frame_strength(1.0);
+        let priors = PriorConfig::new()
+            .with_bond_strength(0.0)
+            .with_side_chain_strength(0.0)
+            .with_side_chain_frame_strength(1.0)
+            .with_backbone_frame_strength(1.0);
         let config = config(0).with_priors(priors).with_frame_from_start(from_start);
         let mut first = None;
         train(&config, &model, &start, &data, None, &device, dir.path(), false, &mut |p: &Progress| {
-            first.get_or_insert(p.loss.side_chain);
+            first.get_or_insert((p.loss.side_chain, p.loss.bond));
             ControlFlow::Break(())
         })
         .unwrap_err();
         first.unwrap()
     };
-    // From the start: the start is the prior's unstrained geometry (and within every bound).
-    let from_start = first_side_chain_term(true);
-    assert!(from_start.abs() < 1e-3, "{from_start}");
+    // From the start: the start is the priors' unstrained geometry.
+    let (side_chain, backbone) = first_frame_terms(true);
+    assert!(side_chain.abs() < 1e-3 && backbone.abs() < 1e-3, "{side_chain} {backbone}");
     // From the reference: the moved Cα trace strains the side chains' distances to their
-    // neighbours' Cα.
-    let from_reference = first_side_chain_term(false);
-    assert!(from_reference > 0.5, "{from_reference}");
+    // neighbours' Cα, and the Cα's distances to each other.
+    let (side_chain, backbone) = first_frame_terms(false);
+    assert!(side_chain > 0.5 && backbone > 0.5, "{side_chain} {backbone}");
 }

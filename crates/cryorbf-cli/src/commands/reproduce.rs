@@ -81,7 +81,11 @@ pub struct Args {
     /// 0: off, as in the paper).
     #[arg(long, default_value_t = 0.0)]
     pub side_chain_frame_strength: f64,
-    /// Where the side-chain frame prior takes its distances (table1, table2; see `cryorbf train
+    /// Strength of the backbone frame prior (see `cryorbf train --backbone-frame-strength`; 0:
+    /// off, as in the paper).
+    #[arg(long, default_value_t = 0.0)]
+    pub backbone_frame_strength: f64,
+    /// Where the frame priors take their distances (table1, table2; see `cryorbf train
     /// --side-chain-frame-from`).
     #[arg(long, value_enum, default_value_t = FrameFrom::Reference)]
     pub side_chain_frame_from: FrameFrom,
@@ -223,6 +227,7 @@ fn row_run_args(args: &Args, data: &Path, init: &str, out: PathBuf) -> RunArgs {
         side_chain_strength: 1.0,
         steric_strength: args.steric_strength,
         side_chain_frame_strength: args.side_chain_frame_strength,
+        backbone_frame_strength: args.backbone_frame_strength,
         no_side_chains: false,
         sigma: 3.71,
         a0: None,
@@ -420,7 +425,7 @@ fn table_markdown(args: &Args, n_images: usize, rows: &[Row], results: &[Summary
     let _ = writeln!(
         s,
         "{} images (box 128, 1 Å/px, all atoms at 3 Å, SNR 0.1, shifts ±10 px), batch {}, lr {} (centers in {} units), {} warm-up + {} epochs, seed {}, \
-         coarse σ {} Å, annealing noise {} Å (decaying over {} epochs), steric strength {}, side chains start {}, side-chain frame strength {}{}.\n",
+         coarse σ {} Å, annealing noise {} Å (decaying over {} epochs), steric strength {}, side chains start {}, side-chain frame strength {}, backbone frame strength {}{}.\n",
         n_images,
         args.batch,
         args.lr,
@@ -440,7 +445,8 @@ fn table_markdown(args: &Args, n_images: usize, rows: &[Row], results: &[Summary
             SideChainStart::Frame => "in their Cα frames",
         },
         args.side_chain_frame_strength,
-        match (args.side_chain_frame_strength > 0.0, args.side_chain_frame_from) {
+        args.backbone_frame_strength,
+        match (args.side_chain_frame_strength > 0.0 || args.backbone_frame_strength > 0.0, args.side_chain_frame_from) {
             (false, _) => "",
             (true, FrameFrom::Reference) => " (distances from the reference)",
             (true, FrameFrom::Start) => " (distances from the start)",

@@ -62,6 +62,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub side_chain_frame_strength: f64,
+    /// Strength of the backbone frame prior that holds each Cα at the reference's distances to
+    /// the Cα 2, 3 and 4 residues along the chain (the chain's local shape, as reference-model
+    /// restraints do); 0, the paper's model, turns it off.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub backbone_frame_strength: f64,
     /// One RBF per residue (no side-chain RBFs).
     #[arg(long)]
     pub no_side_chains: bool,
@@ -132,6 +138,7 @@ impl RunArgs {
             .with_side_chain_strength(self.side_chain_strength)
             .with_steric_strength(self.steric_strength)
             .with_side_chain_frame_strength(self.side_chain_frame_strength)
+            .with_backbone_frame_strength(self.backbone_frame_strength)
     }
 }
 

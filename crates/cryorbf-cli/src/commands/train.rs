@@ -44,7 +44,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = LrUnits::Box)]
     #[serde(default = "LrUnits::angstrom")]
     pub lr_units: LrUnits,
-    /// Where the side-chain frame prior (--side-chain-frame-strength) takes its distances:
+    /// Where the frame priors (--side-chain-frame-strength, --backbone-frame-strength) take their
+    /// distances:
     /// reference = the reference structure; start = the start (its Cα trace with the reference's
     /// side chains rebuilt in its local frames), the honest choice when the reference is the
     /// truth of a benchmark and the start a moved copy of it.
@@ -53,7 +54,7 @@ pub struct Args {
     pub side_chain_frame_from: FrameFrom,
 }
 
-/// Where the side-chain frame prior takes its distances.
+/// Where the frame priors take their distances.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FrameFrom {
