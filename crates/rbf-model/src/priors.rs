@@ -103,16 +103,9 @@ pub fn frame_pairs(model: &CoarseModel, geometry: &[[f64; 3]]) -> Vec<(usize, us
     let mut pairs = Vec::new();
     for bound in &model.side_chain_bounds {
         let residue = model.residue_of[bound.backbone];
-        let mut residues = vec![residue];
-        for step in [&previous, &next] {
-            let mut at = residue;
-            for _ in 0..FRAME_REACH {
-                let Some(r) = step[at] else { break };
-                residues.push(r);
-                at = r;
-            }
-        }
-        for r in residues {
+        let behind = std::iter::successors(previous[residue], |&r| previous[r]).take(FRAME_REACH);
+        let ahead = std::iter::successors(next[residue], |&r| next[r]).take(FRAME_REACH);
+        for r in std::iter::once(residue).chain(behind).chain(ahead) {
             let ca = model.backbone[r];
             pairs.push((bound.side_chain, ca, distance(geometry[bound.side_chain], geometry[ca])));
         }
@@ -131,14 +124,10 @@ pub fn backbone_frame_pairs(model: &CoarseModel, geometry: &[[f64; 3]]) -> Vec<(
     let mut pairs = Vec::new();
     for residue in 0..model.backbone.len() {
         let ca = model.backbone[residue];
-        let mut at = residue;
-        for step in 1..=BACKBONE_FRAME_REACH {
-            let Some(r) = next[at] else { break };
-            at = r;
-            if step >= 2 {
-                let other = model.backbone[r];
-                pairs.push((ca, other, distance(geometry[ca], geometry[other])));
-            }
+        // The residues 1 … BACKBONE_FRAME_REACH along; the first is bonded.
+        for r in std::iter::successors(next[residue], |&r| next[r]).take(BACKBONE_FRAME_REACH).skip(1) {
+            let other = model.backbone[r];
+            pairs.push((ca, other, distance(geometry[ca], geometry[other])));
         }
     }
     pairs
@@ -148,35 +137,66 @@ pub fn backbone_frame_pairs(model: &CoarseModel, geometry: &[[f64; 3]]) -> Vec<(
 /// centers coincide (side chains start at their Cα).
 const DISTANCE_EPSILON: f64 = 1e-8;
 
-/// The bond and side-chain terms for one coarse-grained model, as index tensors on a device.
+/// Pairs of RBFs with one length each (Å), as tensors on a device: the form every prior term
+/// shares.
+#[derive(Debug, Clone)]
+struct PairSet {
+    first: Tensor<1, Int>,
+    second: Tensor<1, Int>,
+    length: Tensor<1>,
+}
+
+impl PairSet {
+    /// `None` when there are no pairs.
+    fn new(pairs: impl Iterator<Item = (usize, usize, f64)>, device: &Device) -> Option<Self> {
+        let (mut first, mut second, mut length) = (Vec::new(), Vec::new(), Vec::new());
+        for (a, b, l) in pairs {
+            first.push(a as i64);
+            second.push(b as i64);
+            length.push(l as f32);
+        }
+        let n = first.len();
+        (n > 0).then(|| PairSet {
+            first: Tensor::from_data(TensorData::new(first, [n]), device),
+            second: Tensor::from_data(TensorData::new(second, [n]), device),
+            length: Tensor::from_data(TensorData::new(length, [n]), device),
+        })
+    }
+
+    /// `‖μ_first − μ_second‖ − length` for every pair, `[batch, n_pairs]`.
+    fn strain(&self, centers: Tensor<3>) -> Tensor<2> {
+        let a = centers.clone().select(1, self.first.clone());
+        let b = centers.select(1, self.second.clone());
+        let d = (a - b).powi_scalar(2).sum_dim(2).squeeze_dim::<2>(2).add_scalar(DISTANCE_EPSILON).sqrt();
+        d - self.length.clone().unsqueeze_dim::<2>(0)
+    }
+}
+
+/// `k Σ x²` over the pairs, averaged over the batch, `[1]`.
+fn energy(x: Tensor<2>, k: f64) -> Tensor<1> {
+    let batch = x.dims()[0];
+    (x.powi_scalar(2).sum() / batch as f64).mul_scalar(k)
+}
+
+/// The sum of `terms` (zero when there are none), `[1]`.
+fn total(terms: impl Iterator<Item = Tensor<1>>, device: &Device) -> Tensor<1> {
+    terms.fold(Tensor::zeros([1], device), |sum, term| sum + term)
+}
+
+/// The prior terms for one coarse-grained model, as pair sets on a device.
 #[derive(Debug, Clone)]
 pub struct Priors {
     config: PriorConfig,
-    bond_first: Option<Tensor<1, Int>>,
-    bond_second: Option<Tensor<1, Int>>,
-    side_backbone: Option<Tensor<1, Int>>,
-    side_chain: Option<Tensor<1, Int>>,
-    side_max: Option<Tensor<1>>,
-    steric_first: Option<Tensor<1, Int>>,
-    steric_second: Option<Tensor<1, Int>>,
-    steric_min: Option<Tensor<1>>,
-    frame_first: Option<Tensor<1, Int>>,
-    frame_second: Option<Tensor<1, Int>>,
-    frame_length: Option<Tensor<1>>,
-    local_first: Option<Tensor<1, Int>>,
-    local_second: Option<Tensor<1, Int>>,
-    local_length: Option<Tensor<1>>,
-}
-
-fn indices(values: impl Iterator<Item = usize>, device: &Device) -> Option<Tensor<1, Int>> {
-    let v: Vec<i64> = values.map(|i| i as i64).collect();
-    (!v.is_empty()).then(|| Tensor::from_data(TensorData::new(v.clone(), [v.len()]), device))
-}
-
-/// Distances (Å) as a `[n]` tensor on `device`, `None` when there are none.
-fn lengths(values: impl Iterator<Item = f64>, device: &Device) -> Option<Tensor<1>> {
-    let v: Vec<f32> = values.map(|d| d as f32).collect();
-    (!v.is_empty()).then(|| Tensor::from_data(TensorData::new(v.clone(), [v.len()]), device))
+    /// Bonded Cα, at the bond length.
+    bonds: Option<PairSet>,
+    /// Backbone RBF and its side chain, at the bound's maximum distance.
+    side_bounds: Option<PairSet>,
+    /// Non-bonded Cα, at their closest approach.
+    steric: Option<PairSet>,
+    /// Side chains and the Cα around them, at the frame geometry's distances.
+    side_chain_frame: Option<PairSet>,
+    /// Cα 2 … 4 residues apart, at the frame geometry's distances.
+    backbone_frame: Option<PairSet>,
 }
 
 impl Priors {
@@ -192,25 +212,16 @@ impl Priors {
     /// If `geometry` does not have one center per RBF.
     pub fn with_frame_geometry(model: &CoarseModel, config: PriorConfig, geometry: &[[f64; 3]], device: &Device) -> Self {
         assert_eq!(geometry.len(), model.n_rbf(), "one frame geometry center per RBF");
-        let bounds = &model.side_chain_bounds;
-        let steric = if config.steric_strength > 0.0 { steric_pairs(model) } else { Vec::new() };
-        let frame = if config.side_chain_frame_strength > 0.0 { frame_pairs(model, geometry) } else { Vec::new() };
-        let local = if config.backbone_frame_strength > 0.0 { backbone_frame_pairs(model, geometry) } else { Vec::new() };
+        // A term that is off builds no pairs (the steric list grows with the square of the size).
+        let when_on = |strength: f64, pairs: fn(&CoarseModel, &[[f64; 3]]) -> Vec<(usize, usize, f64)>| {
+            (strength > 0.0).then(|| pairs(model, geometry)).and_then(|p| PairSet::new(p.into_iter(), device))
+        };
         Priors {
-            local_first: indices(local.iter().map(|p| p.0), device),
-            local_second: indices(local.iter().map(|p| p.1), device),
-            local_length: lengths(local.iter().map(|p| p.2), device),
-            frame_first: indices(frame.iter().map(|p| p.0), device),
-            frame_second: indices(frame.iter().map(|p| p.1), device),
-            frame_length: lengths(frame.iter().map(|p| p.2), device),
-            steric_first: indices(steric.iter().map(|p| p.0), device),
-            steric_second: indices(steric.iter().map(|p| p.1), device),
-            steric_min: lengths(steric.iter().map(|p| p.2), device),
-            bond_first: indices(model.bonds.iter().map(|b| b.0), device),
-            bond_second: indices(model.bonds.iter().map(|b| b.1), device),
-            side_backbone: indices(bounds.iter().map(|b| b.backbone), device),
-            side_chain: indices(bounds.iter().map(|b| b.side_chain), device),
-            side_max: lengths(bounds.iter().map(|b| b.max_distance), device),
+            bonds: PairSet::new(model.bonds.iter().map(|&(a, b)| (a, b, config.bond_length)), device),
+            side_bounds: PairSet::new(model.side_chain_bounds.iter().map(|b| (b.backbone, b.side_chain, b.max_distance)), device),
+            steric: when_on(config.steric_strength, |model, _| steric_pairs(model)),
+            side_chain_frame: when_on(config.side_chain_frame_strength, frame_pairs),
+            backbone_frame: when_on(config.backbone_frame_strength, backbone_frame_pairs),
             config,
         }
     }
@@ -226,18 +237,10 @@ impl Priors {
     /// # Shapes
     /// `centers`: `[batch, n_rbf, 3]` → `[1]`.
     pub fn bond_energy(&self, centers: Tensor<3>) -> Tensor<1> {
-        let batch = centers.dims()[0];
-        let mut energy = Tensor::zeros([1], &centers.device());
-        if let (Some(first), Some(second)) = (&self.bond_first, &self.bond_second) {
-            let d = distances(centers.clone(), first, second); // [batch, n_bonds]
-            energy = energy + (d.sub_scalar(self.config.bond_length).powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.bond_strength);
-        }
-        if let (Some(first), Some(second), Some(length)) = (&self.local_first, &self.local_second, &self.local_length) {
-            let d = distances(centers, first, second); // [batch, n_pairs]
-            let strain = d - length.clone().unsqueeze_dim::<2>(0);
-            energy = energy + (strain.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.backbone_frame_strength);
-        }
-        energy
+        let device = centers.device();
+        let bonds = self.bonds.iter().map(|p| energy(p.strain(centers.clone()), self.config.bond_strength));
+        let frame = self.backbone_frame.iter().map(|p| energy(p.strain(centers.clone()), self.config.backbone_frame_strength));
+        total(bonds.chain(frame), &device)
     }
 
     /// Side-chain energy, averaged over the batch: the one-sided bounds and, when it is on, the
@@ -246,19 +249,10 @@ impl Priors {
     /// # Shapes
     /// `centers`: `[batch, n_rbf, 3]` → `[1]`.
     pub fn side_chain_energy(&self, centers: Tensor<3>) -> Tensor<1> {
-        let batch = centers.dims()[0];
-        let mut energy = Tensor::zeros([1], &centers.device());
-        if let (Some(bb), Some(sc), Some(max)) = (&self.side_backbone, &self.side_chain, &self.side_max) {
-            let d = distances(centers.clone(), bb, sc); // [batch, n_bounds]
-            let excess = (d - max.clone().unsqueeze_dim::<2>(0)).clamp_min(0.0);
-            energy = energy + (excess.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_strength);
-        }
-        if let (Some(first), Some(second), Some(length)) = (&self.frame_first, &self.frame_second, &self.frame_length) {
-            let d = distances(centers, first, second); // [batch, n_pairs]
-            let strain = d - length.clone().unsqueeze_dim::<2>(0);
-            energy = energy + (strain.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.side_chain_frame_strength);
-        }
-        energy
+        let device = centers.device();
+        let bounds = self.side_bounds.iter().map(|p| energy(p.strain(centers.clone()).clamp_min(0.0), self.config.side_chain_strength));
+        let frame = self.side_chain_frame.iter().map(|p| energy(p.strain(centers.clone()), self.config.side_chain_frame_strength));
+        total(bounds.chain(frame), &device)
     }
 
     /// Steric energy, averaged over the batch (zero when the term is off).
@@ -266,19 +260,9 @@ impl Priors {
     /// # Shapes
     /// `centers`: `[batch, n_rbf, 3]` → `[1]`.
     pub fn steric_energy(&self, centers: Tensor<3>) -> Tensor<1> {
-        let (Some(first), Some(second), Some(min)) = (&self.steric_first, &self.steric_second, &self.steric_min) else {
-            return Tensor::zeros([1], &centers.device());
-        };
-        let batch = centers.dims()[0];
-        let d = distances(centers, first, second); // [batch, n_pairs]
-        let overlap = (min.clone().unsqueeze_dim::<2>(0) - d).clamp_min(0.0);
-        (overlap.powi_scalar(2).sum() / batch as f64).mul_scalar(self.config.steric_strength)
+        let device = centers.device();
+        let overlap = self.steric.iter().map(|p| energy(p.strain(centers.clone()).neg().clamp_min(0.0), self.config.steric_strength));
+        total(overlap, &device)
     }
 }
 
-/// `‖μ_first − μ_second‖` for every pair, `[batch, n_pairs]`.
-fn distances(centers: Tensor<3>, first: &Tensor<1, Int>, second: &Tensor<1, Int>) -> Tensor<2> {
-    let a = centers.clone().select(1, first.clone());
-    let b = centers.select(1, second.clone());
-    (a - b).powi_scalar(2).sum_dim(2).squeeze_dim::<2>(2).add_scalar(DISTANCE_EPSILON).sqrt()
-}
